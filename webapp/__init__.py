@@ -1,0 +1,57 @@
+"""SafeCanvas web app: ``create_app()`` builds a configured Flask application."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+
+from webapp.config import Config, ConfigError
+
+__all__ = ["create_app", "ConfigError"]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; ``config`` (tests) replaces the environment-derived settings.
+
+    Raises:
+        ConfigError: a ``SAFECANVAS_*`` variable is malformed (named in the message).
+    """
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("SAFECANVAS_INSTANCE_PATH", os.path.join(ROOT, "instance")),
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
+    )
+    settings = config if config is not None else Config.from_env(instance_path=app.instance_path)
+    app.config.update(settings)
+    app.config["SECRET_KEY"] = app.config["SAFECANVAS_SECRET_KEY"]
+    app.config.setdefault("MAX_CONTENT_LENGTH", 1024 * 1024)
+    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.config["SAFECANVAS_IMAGE_DIR"], exist_ok=True)
+    _configure_logging(app.config["SAFECANVAS_LOG_LEVEL"])
+
+    from webapp import cli, db, errors, health, request_log, services
+
+    db.init_app(app)
+    errors.register_error_handlers(app)
+    request_log.init_app(app)
+    cli.init_app(app)
+    services.init_app(app)
+    app.register_blueprint(health.bp)
+    # --- API: jobs, generation service, auth, rate limits, /api/v1, /v1 (owner: API) ---
+    # --- browser UI: studio form, history, admin (owner: UI) ---
+    return app
+
+
+def _configure_logging(level: str) -> None:
+    """Log to stderr once per process (gunicorn and flask both capture it)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("safecanvas").setLevel(level)
+    logging.getLogger("webapp").setLevel(level)

@@ -1,0 +1,149 @@
+"""Configuration: one class read from ``SAFECANVAS_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from limits import parse_many
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; raised at start-up, naming the variable."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"SAFECANVAS_{name} must be true or false, got {raw!r}")
+
+
+def _int(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"SAFECANVAS_{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"SAFECANVAS_{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(name: str, raw: str, low: float, high: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"SAFECANVAS_{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"SAFECANVAS_{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _rate(name: str, raw: str) -> str:
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(
+            f"SAFECANVAS_{name} must look like '10/minute;200/day', got {raw!r}"
+        ) from None
+    return raw
+
+
+def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    if raw not in choices:
+        raise ConfigError(f"SAFECANVAS_{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+# name -> (default, parser). Defaults are strings so they go through the same checks.
+SETTINGS: dict[str, tuple[str | None, Any]] = {
+    "SECRET_KEY": (None, lambda n, v: v),
+    "DATABASE_URL": (None, lambda n, v: v),
+    "MODEL": ("canvas-shapes", lambda n, v: v),
+    "MODEL_DIR": (None, lambda n, v: v),
+    "IMAGE_DIR": (None, lambda n, v: v),
+    "LOAD_MODELS": ("background", lambda n, v: _choice(n, v, ("eager", "background", "off"))),
+    "RATE_LIMIT": ("10/minute;200/day", _rate),
+    "FORM_RATE_LIMIT": ("10/minute;200/day", _rate),
+    "RATE_LIMIT_STORAGE": ("memory://", lambda n, v: v),
+    "REFUSAL_LIMIT": ("5/10 minutes", _rate),
+    "REFUSAL_COOLDOWN_S": ("600", lambda n, v: _int(n, v, 1)),
+    "QUEUE_MAX": ("32", lambda n, v: _int(n, v, 1)),
+    "BATCH_MAX": ("4", lambda n, v: _int(n, v, 1)),
+    "BATCH_WAIT_MS": ("50", lambda n, v: _int(n, v, 0)),
+    "JOB_TIMEOUT_S": ("600", lambda n, v: _int(n, v, 1)),
+    "IMAGE_NSFW_THRESHOLD": (None, lambda n, v: _float(n, v, 0.0, 1.0)),
+    "IP_HASH_SALT": (None, lambda n, v: v),
+    "METRICS_TOKEN": (None, lambda n, v: v),
+    "LOG_LEVEL": (
+        "INFO",
+        lambda n, v: _choice(n, v.upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),
+    ),
+}
+
+
+class Config:
+    """Settings for one app instance, with keys as Flask config names (``SAFECANVAS_*``)."""
+
+    TESTING = False
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, instance_path: str = "instance"
+    ) -> dict:
+        """Parse every setting from ``env`` (default ``os.environ``); raise ConfigError if bad."""
+        env = os.environ if env is None else env
+        out: dict[str, Any] = {}
+        for name, (default, parse) in SETTINGS.items():
+            raw = env.get(f"SAFECANVAS_{name}", default)
+            out[f"SAFECANVAS_{name}"] = None if raw is None else parse(name, raw)
+        return cls.fill_defaults(out, instance_path)
+
+    @staticmethod
+    def fill_defaults(out: dict[str, Any], instance_path: str) -> dict:
+        """Derive the paths and secrets that default to the instance folder."""
+        inst = Path(instance_path)
+        if not out.get("SAFECANVAS_DATABASE_URL"):
+            out["SAFECANVAS_DATABASE_URL"] = f"sqlite:///{inst / 'safecanvas.db'}"
+        out["SAFECANVAS_MODEL_DIR"] = out.get("SAFECANVAS_MODEL_DIR") or str(inst / "models")
+        out["SAFECANVAS_IMAGE_DIR"] = out.get("SAFECANVAS_IMAGE_DIR") or str(inst / "images")
+        if not out.get("SAFECANVAS_SECRET_KEY"):
+            out["SAFECANVAS_SECRET_KEY"] = _instance_secret(inst, "secret_key")
+        if not out.get("SAFECANVAS_IP_HASH_SALT"):
+            out["SAFECANVAS_IP_HASH_SALT"] = _instance_secret(inst, "ip_hash_salt")
+        return out
+
+
+def _instance_secret(instance: Path, name: str) -> str:
+    """A random secret kept in the instance folder, so sessions survive restarts."""
+    path = instance / name
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(value)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return path.read_text().strip()
+
+
+def test_config(instance_path: str, **overrides: Any) -> dict:
+    """Settings for tests: no background model load, in-memory limits, fast batching."""
+    env = {
+        "SAFECANVAS_LOAD_MODELS": "off",
+        "SAFECANVAS_SECRET_KEY": "test-secret",
+        "SAFECANVAS_IP_HASH_SALT": "test-salt",
+        "SAFECANVAS_RATE_LIMIT": "1000/minute",
+        "SAFECANVAS_FORM_RATE_LIMIT": "1000/minute",
+        "SAFECANVAS_BATCH_WAIT_MS": "0",
+    }
+    cfg = Config.from_env(env, instance_path)
+    cfg.update({"TESTING": True, "WTF_CSRF_ENABLED": False})
+    cfg.update(overrides)
+    return cfg

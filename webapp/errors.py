@@ -1,0 +1,169 @@
+"""The project's error hierarchy and the one place it is mapped to HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from generation.errors import GenerationError, InvalidGenerationRequest, UnknownVersion
+from safety.errors import ModerationUnavailable
+
+log = logging.getLogger(__name__)
+
+JSON_PREFIXES = ("/api", "/v1", "/admin/api")
+
+
+class ApiError(Exception):
+    """An error a client should see, with a stable ``code``."""
+
+    status = 400
+    code = "invalid_request"
+    type = "invalid_request_error"
+
+    def __init__(
+        self,
+        message: str,
+        param: str | None = None,
+        retry_after: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.retry_after = retry_after
+        self.extra = extra or {}
+
+
+class InvalidRequest(ApiError):
+    """Bad input: a field is missing, of the wrong type or out of bounds."""
+
+
+class Unauthorized(ApiError):
+    status, code, type = 401, "invalid_api_key", "authentication_error"
+
+
+class Forbidden(ApiError):
+    status, code, type = 403, "forbidden", "permission_error"
+
+
+class NotFound(ApiError):
+    status, code, type = 404, "not_found", "invalid_request_error"
+
+
+class Conflict(ApiError):
+    status, code, type = 409, "conflict", "invalid_request_error"
+
+
+class ContentPolicyViolation(ApiError):
+    """A prompt or image was refused by moderation; ``extra`` carries stage and categories."""
+
+    code = "content_policy_violation"
+
+
+class TooManyRequests(ApiError):
+    status, code, type = 429, "rate_limit_exceeded", "rate_limit_error"
+
+
+class ServiceUnavailable(ApiError):
+    status, code, type = 503, "service_unavailable", "server_error"
+
+
+def wants_json() -> bool:
+    """JSON for API paths and clients that ask for it; HTML for the browser UI."""
+    if request.path.startswith(JSON_PREFIXES):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def error_response(
+    status: int,
+    message: str,
+    code: str,
+    type_: str = "invalid_request_error",
+    param: str | None = None,
+    retry_after: int | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    """One error body for every JSON interface (OpenAI-shaped), or an HTML page."""
+    if wants_json():
+        body = {"error": {"code": code, "message": message, "type": type_, "param": param}}
+        body["error"].update(extra or {})
+        response = jsonify(body)
+    else:
+        html = render_template("error.html", status=status, message=message, code=code)
+        response = Response(html, mimetype="text/html")
+    response.status_code = status
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(int(retry_after))
+    return response
+
+
+def _from_api_error(exc: ApiError) -> Response:
+    return error_response(
+        exc.status, exc.message, exc.code, exc.type, exc.param, exc.retry_after, exc.extra
+    )
+
+
+def _from_http(exc: HTTPException) -> Response:
+    code = (exc.name or "error").lower().replace(" ", "_")
+    retry = getattr(exc, "retry_after", None)
+    if exc.code == 429:
+        code, retry = "rate_limit_exceeded", retry or _retry_after_header(exc)
+    response = error_response(exc.code or 500, exc.description or exc.name, code, retry_after=retry)
+    for key, value in exc.get_headers() if exc.response is None else []:
+        if key.lower() not in {"content-type", "content-length"}:
+            response.headers.setdefault(key, value)
+    return response
+
+
+def _retry_after_header(exc: HTTPException) -> int | None:
+    if exc.response is not None and exc.response.headers.get("Retry-After"):
+        return int(exc.response.headers["Retry-After"])
+    return None
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map every project and HTTP error to a response; nothing leaks a stack trace."""
+    app.register_error_handler(ApiError, _from_api_error)
+
+    @app.errorhandler(InvalidGenerationRequest)
+    def _invalid_generation(exc: InvalidGenerationRequest) -> Response:
+        return error_response(400, str(exc), "invalid_request", param=exc.field)
+
+    @app.errorhandler(UnknownVersion)
+    def _unknown_version(exc: UnknownVersion) -> Response:
+        return error_response(400, str(exc), "invalid_request", param="model")
+
+    @app.errorhandler(ModerationUnavailable)
+    def _moderation_down(exc: ModerationUnavailable) -> Response:
+        log.error("moderation unavailable: %s", exc)
+        return error_response(
+            503,
+            "Moderation is unavailable, so the request was refused. Try again later.",
+            "moderation_unavailable",
+            "server_error",
+            retry_after=30,
+        )
+
+    @app.errorhandler(GenerationError)
+    def _generation_failed(exc: GenerationError) -> Response:
+        log.exception("generation failed")
+        return error_response(500, "Image generation failed.", "generation_failed", "server_error")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        if exc.response is not None and exc.code != 429:
+            return exc.response
+        return _from_http(exc)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "Internal server error.", "internal_error", "server_error")

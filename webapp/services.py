@@ -1,0 +1,73 @@
+"""The loaded model and moderators of one app process, and their readiness."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
+EXTENSION = "safecanvas.services"
+
+
+class Services:
+    """Holds the generator and the moderation chain; loads them once, in the background."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        from generation import Generator
+        from safety import Moderation
+
+        self.generator = Generator(
+            model=config["SAFECANVAS_MODEL"], model_dir=config["SAFECANVAS_MODEL_DIR"]
+        )
+        self.moderation = Moderation(image_threshold=config["SAFECANVAS_IMAGE_NSFW_THRESHOLD"])
+        self.load_error: str | None = None
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def load(self) -> None:
+        """Load the model, then moderation on the same text encoder; record any failure."""
+        with self._lock:
+            try:
+                self.generator.load()
+                self.moderation.encoder = self.generator.text_encoder
+                self.moderation.load()
+                self.load_error = None
+            except Exception as exc:  # reported by /readyz; moderation then fails closed
+                log.exception("loading models failed")
+                self.load_error = f"{type(exc).__name__}: {exc}"
+
+    def load_in_background(self) -> None:
+        """Start loading without blocking start-up; /readyz says 503 until done."""
+        self._thread = threading.Thread(target=self.load, name="model-loader", daemon=True)
+        self._thread.start()
+
+    def readiness(self) -> tuple[bool, dict[str, str]]:
+        """Whether every component is ready, and each component's state."""
+        components = {"model": "ready" if self.generator.ready else "not loaded"}
+        try:
+            components.update({f"moderation.{k}": v for k, v in self.moderation.status().items()})
+        except Exception as exc:  # a broken moderator must show, not crash the probe
+            components["moderation"] = f"error: {exc}"
+        if self.load_error and not self.generator.ready:
+            components["model"] = f"error: {self.load_error}"
+        ready = all(state == "ready" for state in components.values())
+        return ready, components
+
+
+def init_app(app: Flask) -> None:
+    """Attach the services and start loading them as configured."""
+    services = Services(app.config)
+    app.extensions[EXTENSION] = services
+    mode = app.config["SAFECANVAS_LOAD_MODELS"]
+    if mode == "eager":
+        services.load()
+    elif mode == "background":
+        services.load_in_background()
+
+
+def get_services(app: Flask | None = None) -> Services:
+    """The current app's services."""
+    return (app or current_app).extensions[EXTENSION]
