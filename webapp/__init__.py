@@ -31,11 +31,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config["SECRET_KEY"] = app.config["SAFECANVAS_SECRET_KEY"]
     app.config.setdefault("MAX_CONTENT_LENGTH", 1024 * 1024)
+    if app.config["SAFECANVAS_TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["SAFECANVAS_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     os.makedirs(app.instance_path, exist_ok=True)
     os.makedirs(app.config["SAFECANVAS_IMAGE_DIR"], exist_ok=True)
     _configure_logging(app.config["SAFECANVAS_LOG_LEVEL"])
 
-    from webapp import cli, db, errors, health, request_log, services
+    from webapp import api, cli, db, errors, health, metrics, request_log, services
 
     db.init_app(app)
     errors.register_error_handlers(app)
@@ -43,8 +48,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     services.init_app(app)
     app.register_blueprint(health.bp)
+    metrics.init_app(app)
     # --- API: jobs, generation service, auth, rate limits, /api/v1, /v1 (owner: API) ---
+    api.init_app(app)
     # --- browser UI: studio form, history, admin (owner: UI) ---
+    from webapp import ui
+
+    ui.init_app(app)
     return app
 
 

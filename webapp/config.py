@@ -80,6 +80,7 @@ SETTINGS: dict[str, tuple[str | None, Any]] = {
     "IMAGE_NSFW_THRESHOLD": (None, lambda n, v: _float(n, v, 0.0, 1.0)),
     "IP_HASH_SALT": (None, lambda n, v: v),
     "METRICS_TOKEN": (None, lambda n, v: v),
+    "TRUSTED_PROXIES": ("0", lambda n, v: _int(n, v, 0)),
     "LOG_LEVEL": (
         "INFO",
         lambda n, v: _choice(n, v.upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),

@@ -7,6 +7,8 @@ import time
 
 from flask import Flask, g, request
 
+from webapp.metrics import observe_request
+
 log = logging.getLogger("safecanvas.request")
 
 
@@ -21,6 +23,7 @@ def init_app(app: Flask) -> None:
     def _log_request(response):
         started = g.get("request_started")
         latency_ms = (time.perf_counter() - started) * 1000 if started else 0.0
+        observe_request(request.endpoint, request.method, response.status_code, latency_ms / 1000)
         log.info(
             "%s %s %s %.1fms requester=%s",
             request.method,

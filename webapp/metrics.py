@@ -1,0 +1,132 @@
+"""Prometheus metrics and the protected ``/metrics`` endpoint.
+
+Other modules record through the functions here, never through prometheus_client directly,
+so metric names live in one place. ``/metrics`` answers loopback clients only, unless
+``SAFECANVAS_METRICS_TOKEN`` is set, in which case it asks for ``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, Flask, Response, current_app, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from webapp.errors import Forbidden
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+_SLOW = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320)
+
+REQUEST_LATENCY = Histogram(
+    "safecanvas_http_request_seconds",
+    "HTTP request latency by endpoint, method and status.",
+    ["endpoint", "method", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+    registry=REGISTRY,
+)
+GENERATION_LATENCY = Histogram(
+    "safecanvas_generation_seconds",
+    "Wall time of one generation batch.",
+    ["model"],
+    buckets=_SLOW,
+    registry=REGISTRY,
+)
+STEP_LATENCY = Histogram(
+    "safecanvas_generation_step_seconds",
+    "Mean time of one denoising step in a batch.",
+    ["model"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5),
+    registry=REGISTRY,
+)
+BATCH_SIZE = Histogram(
+    "safecanvas_batch_requests",
+    "Requests run together in one pipeline batch.",
+    buckets=(1, 2, 3, 4, 6, 8, 12, 16),
+    registry=REGISTRY,
+)
+QUEUE_DEPTH = Gauge(
+    "safecanvas_queue_depth", "Jobs waiting for the generation worker.", registry=REGISTRY
+)
+REFUSALS = Counter(
+    "safecanvas_refusals_total",
+    "Refused prompts and images by stage and category.",
+    ["stage", "category"],
+    registry=REGISTRY,
+)
+MODERATION_LATENCY = Histogram(
+    "safecanvas_moderation_seconds",
+    "Latency of a moderation check by kind (prompt or image).",
+    ["kind"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+    registry=REGISTRY,
+)
+ERRORS = Counter(
+    "safecanvas_errors_total", "Server-side failures by kind.", ["kind"], registry=REGISTRY
+)
+JOBS = Counter("safecanvas_jobs_total", "Jobs by final status.", ["status"], registry=REGISTRY)
+
+bp = Blueprint("metrics", __name__)
+
+
+def observe_request(endpoint: str | None, method: str, status: int, seconds: float) -> None:
+    """Record one HTTP request (called by the request logger)."""
+    REQUEST_LATENCY.labels(endpoint or "unmatched", method, str(status)).observe(seconds)
+
+
+def observe_generation(model: str, seconds: float, steps: int, batch: int) -> None:
+    """Record one pipeline batch: total time, per-step time and how many requests it held."""
+    GENERATION_LATENCY.labels(model).observe(seconds)
+    if steps:
+        STEP_LATENCY.labels(model).observe(seconds / steps)
+    BATCH_SIZE.observe(batch)
+
+
+def observe_refusal(stage: str, categories: tuple[str, ...] | list[str]) -> None:
+    """Count a refusal once per category it named."""
+    for category in categories or ("unspecified",):
+        REFUSALS.labels(stage, category).inc()
+
+
+def observe_moderation(kind: str, seconds: float) -> None:
+    """Record the latency of one prompt or image check."""
+    MODERATION_LATENCY.labels(kind).observe(seconds)
+
+
+def set_queue_depth(depth: int) -> None:
+    """Publish the current number of queued jobs."""
+    QUEUE_DEPTH.set(depth)
+
+
+def count_error(kind: str) -> None:
+    """Count a server-side failure (generation_failed, moderation_unavailable, ...)."""
+    ERRORS.labels(kind).inc()
+
+
+def count_job(status: str) -> None:
+    """Count a job reaching a final status."""
+    JOBS.labels(status).inc()
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus text exposition, for loopback or bearer-token clients."""
+    token = current_app.config.get("SAFECANVAS_METRICS_TOKEN")
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise Forbidden("A valid metrics token is required.")
+    elif request.remote_addr not in {"127.0.0.1", "::1"}:
+        raise Forbidden("Metrics are served to loopback clients only; set a metrics token.")
+    return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+
+
+def init_app(app: Flask) -> None:
+    """Register /metrics."""
+    app.register_blueprint(bp)
