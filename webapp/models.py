@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -17,7 +28,7 @@ class Base(DeclarativeBase):
     """Declarative base of every table."""
 
 
-class User(Base):
+class User(UserMixin, Base):
     """A person who logs in to the browser UI (admins review refusals)."""
 
     __tablename__ = "users"
@@ -55,6 +66,8 @@ class Job(Base):
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     refusal_id: Mapped[int | None] = mapped_column(ForeignKey("refusals.id"), nullable=True)
+    # The process whose queue holds the job ("host:pid:start time"), to find orphans on restart.
+    worker: Mapped[str | None] = mapped_column(String(120), nullable=True)
     model_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
     moderator_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -70,7 +83,7 @@ class Image(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
     requester: Mapped[str] = mapped_column(String(120), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    seed: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)  # seeds span 0..2**32-1
     path: Mapped[str] = mapped_column(String(500))
     prompt: Mapped[str] = mapped_column(Text)
     model_version: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,124 @@
+"""Heavy loading: device choice, the canvas-shapes pipeline, external diffusers checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import ModelLoadError
+from .types import ModelLimits
+from .versions import Registry, Version
+
+CANVAS_LIMITS = ModelLimits(
+    sizes=((32, 32),),
+    default_size=(32, 32),
+    default_steps=50,
+    max_steps=250,
+    max_n=16,
+    default_guidance_scale=3.0,
+)
+
+
+def pick_device(device: str | None = None) -> str:
+    """The requested device, else CUDA, then MPS, then CPU."""
+    import torch
+
+    if device:
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def dtype_for(device: str):
+    """fp16 on accelerators, fp32 on CPU."""
+    import torch
+
+    return torch.float32 if device == "cpu" else torch.float16
+
+
+def _file_error(exc: Exception, folder: Path) -> ModelLoadError:
+    files = ", ".join(str(p) for p in sorted(folder.rglob("*.safetensors"))) or str(folder)
+    return ModelLoadError(f"cannot load weights {files}: {exc}")
+
+
+def load_canvas(registry: Registry, base: Version, device: str, encoder):
+    """The canvas-shapes pipeline for a base version, on ``device``."""
+    from diffusers import DDPMScheduler, UNet2DConditionModel
+
+    from .pipeline import CanvasShapesPipeline
+
+    registry.verify(base)
+    try:
+        unet = UNet2DConditionModel.from_pretrained(
+            str(base.path / "unet"), use_safetensors=True, torch_dtype=dtype_for(device)
+        )
+        scheduler = DDPMScheduler.from_pretrained(str(base.path / "scheduler"))
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise _file_error(exc, base.path) from exc
+    pipe = CanvasShapesPipeline(unet=unet.eval(), scheduler=scheduler).to(device)
+    pipe.set_progress_bar_config(disable=True)
+    pipe.encoder = encoder
+    return pipe
+
+
+def load_adapter(registry: Registry, pipe, adapter: Version) -> None:
+    """Load a LoRA adapter version into the pipeline under its own name."""
+    registry.verify(adapter)
+    weights = adapter.path / "pytorch_lora_weights.safetensors"
+    if not weights.is_file():
+        raise ModelLoadError(f"adapter {adapter.name!r}: missing weight file {weights}")
+    try:
+        pipe.load_lora_weights(str(adapter.path), adapter_name=adapter.name)
+    except Exception as exc:  # safetensors, peft and diffusers raise a variety of types
+        raise ModelLoadError(f"cannot load adapter weights {weights}: {exc}") from exc
+
+
+def load_external(model: str, device: str):
+    """Any diffusers text-to-image checkpoint (folder or hub id) via the auto pipeline."""
+    from diffusers import AutoPipelineForText2Image
+
+    try:
+        pipe = AutoPipelineForText2Image.from_pretrained(
+            model, torch_dtype=dtype_for(device), use_safetensors=True
+        )
+    except Exception as exc:  # hub, config and weight errors all mean "cannot load"
+        raise ModelLoadError(f"cannot load model {model!r}: {exc}") from exc
+    if getattr(pipe, "safety_checker", None) is not None:
+        # Moderation is SafeCanvas's job (safety/), with verdicts that are logged and explained.
+        pipe.safety_checker = None
+    pipe = pipe.to(device)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def external_limits(model: str) -> ModelLimits:
+    """Limits of an external checkpoint, read from its configs without loading weights."""
+    folder = Path(model)
+    size = 512
+    unet_cfg = folder / "unet" / "config.json"
+    vae_cfg = folder / "vae" / "config.json"
+    if unet_cfg.is_file():
+        sample = json.loads(unet_cfg.read_text()).get("sample_size", 64)
+        blocks = 4
+        if vae_cfg.is_file():
+            blocks = len(json.loads(vae_cfg.read_text()).get("block_out_channels", [0] * 4))
+        size = int(sample) * 2 ** (blocks - 1)
+    elif "xl" in model.lower():
+        size = 1024
+    turbo = "turbo" in model.lower()
+    sizes = [(size, size)]
+    if size >= 256:  # landscape and portrait at the same pixel count, multiples of 64
+        side = (int(size * 1.25) // 64 * 64, int(size * 0.75) // 64 * 64)
+        sizes += [side, side[::-1]]
+    return ModelLimits(
+        sizes=tuple(sizes),
+        default_size=(size, size),
+        default_steps=1 if turbo else 30,
+        max_steps=150,
+        max_n=4,
+        default_guidance_scale=0.0 if turbo else 7.5,
+    )

@@ -1,0 +1,75 @@
+"""``python -m generation versions list | show NAME | activate NAME | rollback``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options of ``versions``."""
+    p = argparse.ArgumentParser(prog="python -m generation versions")
+    p.add_argument("--model-dir", default="instance/models")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sub = p.add_subparsers(dest="action", required=True)
+    sub.add_parser("list", help="every version, the active one marked")
+    sub.add_parser("show", help="one version's details").add_argument("name")
+    sub.add_parser("activate", help="make a version active").add_argument("name")
+    sub.add_parser("rollback", help="re-activate the previously active version")
+    return p.parse_args(argv)
+
+
+def _headline(evaluation: dict) -> str:
+    """Short evaluation figures, e.g. 'colour 98% shape 95% count 93%'."""
+    for suite in ("base", "new-concept"):
+        summary = evaluation.get(suite, {}).get("summary", {}).get("overall")
+        if summary:
+            return (
+                " ".join(
+                    f"{k} {100 * summary[k]:.0f}%"
+                    for k in ("colour", "shape", "count")
+                    if summary.get(k) is not None
+                )
+                + f" ({suite})"
+            )
+    return "-"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one versions action and print the outcome."""
+    args = parse_args(argv)
+    from .versions import Registry
+
+    registry = Registry(args.model_dir)
+    if args.action == "list":
+        active = registry.active
+        versions = registry.list()
+        if args.json:
+            print(
+                json.dumps([dict(v.to_dict(), active=v.name == active) for v in versions], indent=1)
+            )
+            return 0
+        print(f"{'':2}{'name':28} {'kind':8} {'parent':20} {'created':26} {'hash':20} evaluation")
+        for v in versions:
+            mark = "*" if v.name == active else " "
+            print(
+                f"{mark:2}{v.name:28} {v.kind:8} {v.parent or '-':20} {v.created:26} "
+                f"{v.content_hash[:19]:20} {_headline(v.evaluation)}"
+            )
+        return 0
+    if args.action == "show":
+        print(
+            json.dumps(
+                dict(registry.get(args.name).to_dict(), active=registry.active == args.name),
+                indent=1,
+            )
+        )
+        return 0
+    version = registry.activate(args.name) if args.action == "activate" else registry.rollback()
+    print(f"active version: {version.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

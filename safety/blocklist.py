@@ -1,0 +1,150 @@
+"""The blocklist moderator: curated terms matched after normalisation, with an allowlist."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from safety.errors import ModerationUnavailable
+from safety.lexicon import Lexicon, Term, make_term
+from safety.normalize import strip_invisibles
+from safety.verdict import CATEGORIES, Verdict, order_categories, refusal_reason
+
+DATA_DIR = Path(__file__).with_name("data")
+MODES = ("", "exact", "substring")
+CONTEXT_KINDS = ("minor", "suggestive", "clothing")
+_DIGIT = re.compile(r"\d")
+_AGE = re.compile(r"\b(\d{1,2})\s*-?\s*(?:(?:years?|yrs?)\s*-?\s*old|yo|y/o)\b")
+
+
+@dataclass(frozen=True)
+class BlocklistResult:
+    """What the blocklist found in one text."""
+
+    categories: tuple[str, ...]
+    matched_terms: tuple[str, ...]
+    mentions_minor: bool
+    suggestive: bool
+
+
+def _rows(path: Path, min_cols: int) -> list[tuple[int, list[str]]]:
+    """Non-comment tab-separated rows with their line numbers."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModerationUnavailable(f"blocklist file unreadable: {path.name}: {exc}") from exc
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = line.split("\t")
+        if len(cols) < min_cols or not cols[0].strip():
+            raise ModerationUnavailable(f"blocklist file corrupt: {path.name} line {number}")
+        rows.append((number, cols))
+    return rows
+
+
+def load_terms(path: Path) -> list[Term]:
+    """Parse ``term<TAB>categories[<TAB>mode[<TAB>source]]``; raise on any malformed line."""
+    terms = []
+    for number, cols in _rows(path, 2):
+        labels = tuple(c.strip() for c in cols[1].split(",") if c.strip())
+        mode = cols[2].strip() if len(cols) > 2 else ""
+        if not labels or any(c not in CATEGORIES for c in labels) or mode not in MODES:
+            raise ModerationUnavailable(f"blocklist file corrupt: {path.name} line {number}")
+        term = make_term(cols[0], labels, mode)
+        if term is not None:
+            terms.append(term)
+    if not terms:
+        raise ModerationUnavailable(f"blocklist file empty: {path.name}")
+    return terms
+
+
+class Blocklist:
+    """Load the word lists once, then check many texts."""
+
+    def __init__(self, data_dir: str | Path | None = None) -> None:
+        self.data_dir = Path(data_dir) if data_dir else DATA_DIR
+        self.version = "not loaded"
+        self._lexicon: Lexicon | None = None
+
+    def load(self) -> None:
+        """Read and compile blocklist.tsv, context.tsv and allowlist.txt."""
+        paths = [self.data_dir / n for n in ("blocklist.tsv", "context.tsv", "allowlist.txt")]
+        for path in paths:
+            if not path.is_file():
+                raise ModerationUnavailable(f"blocklist file missing: {path}")
+        allow = [line.strip() for _, line in _allow_lines(paths[2])]
+        context = []
+        for number, cols in _rows(paths[1], 2):
+            kind = cols[1].strip()
+            if kind not in CONTEXT_KINDS:
+                raise ModerationUnavailable(f"blocklist file corrupt: context.tsv line {number}")
+            term = make_term(cols[0], (kind,))
+            if term is not None:
+                context.append(term)
+        self._lexicon = Lexicon([*load_terms(paths[0]), *context], allow)
+        digest = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()
+        self.version = f"blocklist-{digest[:8]}"
+
+    @property
+    def loaded(self) -> bool:
+        """True once load() has succeeded."""
+        return self._lexicon is not None
+
+    def scan(self, text: str) -> BlocklistResult:
+        """Find listed terms and minor/suggestive context in ``text``."""
+        if self._lexicon is None:
+            raise ModerationUnavailable("blocklist not loaded")
+        found = self._lexicon.find(text)
+        hits = [t for t in found if t.labels[0] in CATEGORIES]
+        context = {label for t in found for label in t.labels if label not in CATEGORIES}
+        minor = "minor" in context or _mentions_young_age(text)
+        categories = {label for t in hits for label in t.labels}
+        if minor and ("sexual" in categories or "suggestive" in context):
+            categories.add("sexual/minors")
+        return BlocklistResult(
+            categories=order_categories(categories),
+            matched_terms=tuple(sorted(t.phrase for t in hits)),
+            mentions_minor=minor,
+            suggestive="suggestive" in context,
+        )
+
+    def removes_clothing(self, negative_prompt: str) -> bool:
+        """True when a negative prompt asks the model to leave out clothing (steers to nudity)."""
+        if self._lexicon is None:
+            raise ModerationUnavailable("blocklist not loaded")
+        return any("clothing" in t.labels for t in self._lexicon.find(negative_prompt))
+
+    def check(self, text: str) -> Verdict:
+        """Verdict of the blocklist stage alone."""
+        found = self.scan(text)
+        if not found.categories:
+            return Verdict(True, "blocklist", moderator_version=self.version)
+        return Verdict(
+            allowed=False,
+            stage="blocklist",
+            categories=found.categories,
+            scores={c: 1.0 for c in found.categories},
+            matched_terms=found.matched_terms,
+            reason=refusal_reason("prompt", found.categories),
+            moderator_version=self.version,
+        )
+
+
+def _allow_lines(path: Path) -> list[tuple[int, str]]:
+    """Allowlist phrases with line numbers."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModerationUnavailable(f"blocklist file unreadable: {path.name}: {exc}") from exc
+    return [(n, s) for n, s in enumerate(text.splitlines(), 1) if s.strip() and s[0] != "#"]
+
+
+def _mentions_young_age(text: str) -> bool:
+    """True for "12 year old", "15yo", "9-year-old": an age under 18."""
+    if _DIGIT.search(text) is None:
+        return False
+    return any(int(m.group(1)) < 18 for m in _AGE.finditer(strip_invisibles(text)))

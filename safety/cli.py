@@ -1,0 +1,117 @@
+"""`python -m safety check | evaluate | train | report`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from safety.errors import ModerationUnavailable
+from safety.verdict import Verdict
+
+CHUNK = 1024  # prompts per classifier pass: big enough to batch, small enough to stream
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Sub-commands and their options."""
+    parser = argparse.ArgumentParser(prog="python -m safety", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="moderate prompts: arguments, or one per stdin line")
+    check.add_argument("prompts", nargs="*", help="prompts to check (default: read stdin)")
+    check.add_argument("--show-terms", action="store_true", help="include matched terms")
+    evaluate = sub.add_parser("evaluate", help="precision/recall/FPR on a labelled CSV")
+    evaluate.add_argument("file", type=Path, help="CSV with columns text,label[,category]")
+    sub.add_parser("train", help="train the classifier head (see --help)", add_help=False)
+    sub.add_parser("report", help="held-out evaluation for the model card", add_help=False)
+    return parser
+
+
+def verdict_json(prompt: str, verdict: Verdict, show_terms: bool = False) -> str:
+    """One JSON line for the check command."""
+    record = {
+        "prompt": prompt,
+        "allowed": verdict.allowed,
+        "stage": verdict.stage,
+        "categories": list(verdict.categories),
+        "scores": dict(verdict.scores),
+        "reason": verdict.reason,
+        "moderator_version": verdict.moderator_version,
+    }
+    if show_terms:
+        record["matched_terms"] = list(verdict.matched_terms)
+    return json.dumps(record, ensure_ascii=False)
+
+
+def _loaded_moderation():
+    """A Moderation with the prompt stages loaded."""
+    from safety.moderation import Moderation
+
+    moderation = Moderation()
+    moderation.load(parts=("blocklist", "classifier"))
+    return moderation
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Write one JSON object per prompt, in input order."""
+    moderation = _loaded_moderation()
+    if args.prompts:
+        source = args.prompts
+    else:
+        source = (line.rstrip("\r\n") for line in sys.stdin)
+    out = sys.stdout
+    chunk: list[str] = []
+    for prompt in source:
+        chunk.append(prompt)
+        if len(chunk) >= CHUNK:
+            _write_chunk(moderation, chunk, out, args.show_terms)
+            chunk = []
+    _write_chunk(moderation, chunk, out, args.show_terms)
+    return 0
+
+
+def _write_chunk(moderation, prompts: list[str], out, show_terms: bool) -> None:
+    """Moderate one chunk (duplicates once) and write its lines."""
+    if not prompts:
+        return
+    unique = list(dict.fromkeys(prompts))
+    verdicts = dict(zip(unique, moderation.check_prompts(unique), strict=True))
+    out.write("".join(verdict_json(p, verdicts[p], show_terms) + "\n" for p in prompts))
+    out.flush()
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Print the evaluation table for a labelled CSV."""
+    from safety.evaluate import read_rows, report
+
+    rows = read_rows(args.file)
+    moderation = _loaded_moderation()
+    started = time.perf_counter()
+    verdicts = moderation.check_prompts([r.text for r in rows])
+    elapsed = time.perf_counter() - started
+    print(report(rows, verdicts))
+    print(f"{len(rows)} prompts in {elapsed:.1f} s; moderator {moderation.version}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch; a moderator that cannot load or fails exits with status 3."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train"]:
+        from safety.train import main as train_main
+
+        return train_main(argv[1:])
+    if argv[:1] == ["report"]:
+        from safety.heldout import main as report_main
+
+        return report_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        return run_check(args) if args.command == "check" else run_evaluate(args)
+    except ModerationUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,167 @@
+"""`python -m safety train`: fit the prompt-classifier head and choose its thresholds.
+
+Steps: 1. assemble prompt-style data and split it; 2. embed (cached); 3. fit a small MLP on
+[embedding, concept similarities]; 4. pick per-category thresholds for the target false-positive
+rate on held-back benign prompts; 5. write the safetensors head.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from safety.classifier import DEFAULT_HEAD, concept_features
+from safety.training import (
+    TRAINING_DIR,
+    EmbeddingCache,
+    Example,
+    read_coco,
+    read_i2p,
+    read_written,
+    split,
+)
+from safety.verdict import CATEGORIES
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+CONCEPTS = Path(__file__).with_name("data") / "concepts.json"
+TEST_SHARE = 0.3  # of I2P and COCO rows, never trained on (see safety/heldout.py)
+VAL_SHARE = 0.2  # of the remaining benign rows, used only to set thresholds
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options for training."""
+    p = argparse.ArgumentParser(prog="python -m safety train", description=__doc__)
+    p.add_argument("--i2p", type=Path, default=SHARED / "i2p_dev.csv")
+    p.add_argument("--coco", type=Path, default=SHARED / "coco_captions_dev.csv")
+    p.add_argument("--written", type=Path, default=TRAINING_DIR / "prompts_train.tsv")
+    p.add_argument("--coco-limit", type=int, default=12000)
+    p.add_argument("--out", type=Path, default=DEFAULT_HEAD)
+    p.add_argument("--cache", type=Path, default=Path("instance/embeddings.npz"))
+    p.add_argument("--target-fpr", type=float, default=0.003, help="union FPR on validation")
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--weight-decay", type=float, default=1e-2)
+    p.add_argument("--i2p-other-weight", type=float, default=0.5, help="non-sexual I2P positives")
+    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args(argv)
+
+
+def training_sets(args: argparse.Namespace) -> tuple[list[Example], list[Example]]:
+    """(fit, validation) examples; the held-out test split is left untouched."""
+    i2p_train, _ = split(read_i2p(args.i2p), TEST_SHARE, args.seed)
+    coco_train, _ = split(read_coco(args.coco, args.coco_limit, args.seed), TEST_SHARE, args.seed)
+    i2p_train = [e for e in i2p_train if e.source != "i2p-ambiguous"]
+    for ex in i2p_train:
+        noisy = ex.labels and "sexual" not in ex.labels  # labels from images, often harmless text
+        ex.weight = args.i2p_other_weight if noisy else 1.0
+    benign_fit, benign_val = split(
+        [e for e in i2p_train + coco_train if not e.labels], VAL_SHARE, args.seed + 1
+    )
+    written = read_written(args.written, styled_copies=3, seed=args.seed)
+    for ex in written:
+        ex.weight = 2.0 if ex.labels else 1.0
+    fit = benign_fit + [e for e in i2p_train if e.labels and e.weight > 0] + written
+    return fit, benign_val
+
+
+def label_matrix(examples: list[Example]) -> np.ndarray:
+    """Multi-hot labels in CATEGORIES order."""
+    y = np.zeros((len(examples), len(CATEGORIES)), dtype=np.float32)
+    for i, ex in enumerate(examples):
+        for c in ex.labels:
+            y[i, CATEGORIES.index(c)] = 1.0
+    return y
+
+
+def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray, args: argparse.Namespace) -> dict:
+    """Train Linear-ReLU-Linear with weighted, class-balanced BCE; return numpy weights."""
+    import torch
+
+    torch.manual_seed(args.seed)
+    xt, yt, wt = map(torch.from_numpy, (x, y, w.astype(np.float32)))
+    pos = yt.sum(0).clamp(min=1)
+    pos_weight = ((len(yt) - pos) / pos).clamp(max=30.0).sqrt()
+    model = torch.nn.Sequential(
+        torch.nn.Dropout(0.1),
+        torch.nn.Linear(x.shape[1], args.hidden),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.2),
+        torch.nn.Linear(args.hidden, len(CATEGORIES)),
+    )
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=args.weight_decay)
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")
+    for _ in range(args.epochs):
+        perm = torch.randperm(len(xt))
+        for start in range(0, len(xt), 256):
+            idx = perm[start : start + 256]
+            loss = (loss_fn(model(xt[idx]), yt[idx]).mean(1) * wt[idx]).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    lin1, lin2 = model[1], model[4]
+    return {
+        "w1": lin1.weight.detach().numpy().T.copy(),
+        "b1": lin1.bias.detach().numpy().copy(),
+        "w2": lin2.weight.detach().numpy().T.copy(),
+        "b2": lin2.bias.detach().numpy().copy(),
+    }
+
+
+def choose_thresholds(benign_scores: np.ndarray, target_fpr: float) -> np.ndarray:
+    """Per-category thresholds at a common quantile so the union FPR stays within target."""
+    lo, hi = 0.0, target_fpr
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        thr = np.maximum(np.quantile(benign_scores, 1 - mid, axis=0), 0.5)
+        fpr = (benign_scores >= thr).any(axis=1).mean()
+        lo, hi = (mid, hi) if fpr <= target_fpr else (lo, mid)
+    return np.maximum(np.quantile(benign_scores, 1 - lo, axis=0), 0.5).astype(np.float32)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train and write the head; print a short summary."""
+    import torch
+    from safetensors.numpy import save_file
+
+    from generation.text_encoder import shared_text_encoder
+
+    args = parse_args(argv)
+    torch.set_num_threads(2)
+    started = time.time()
+    fit, val = training_sets(args)
+    cache = EmbeddingCache(shared_text_encoder(), args.cache)
+    concepts_json = json.loads(CONCEPTS.read_text(encoding="utf-8"))
+    texts, cats = [], []
+    for c, descriptions in concepts_json.items():
+        if c in CATEGORIES:
+            texts += descriptions
+            cats += [CATEGORIES.index(c)] * len(descriptions)
+    concepts = cache.embed(texts)
+    concept_category = np.array(cats, dtype=np.int64)
+    x_fit = concept_features(cache.embed([e.text for e in fit]), concepts, concept_category)
+    x_val = concept_features(cache.embed([e.text for e in val]), concepts, concept_category)
+    mean, std = x_fit.mean(0), x_fit.std(0) + 1e-6
+    weights = np.array([e.weight for e in fit], dtype=np.float32)
+    head = fit_mlp((x_fit - mean) / std, label_matrix(fit), weights, args)
+    hidden = np.maximum(((x_val - mean) / std) @ head["w1"] + head["b1"], 0)
+    val_scores = 1 / (1 + np.exp(-(hidden @ head["w2"] + head["b2"])))
+    thresholds = choose_thresholds(val_scores, args.target_fpr)
+    tensors = {"concepts": concepts, "concept_category": concept_category, "mean": mean,
+               "std": std, "thresholds": thresholds, **head}  # fmt: skip
+    meta = {
+        "categories": json.dumps(CATEGORIES),
+        "minor_factor": "0.5",
+        "trained_on": json.dumps({"fit": len(fit), "validation_benign": len(val)}),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(args.out), meta)
+    print(f"fit on {len(fit)} examples, thresholds from {len(val)} benign validation prompts")
+    for c, t in zip(CATEGORIES, thresholds, strict=True):
+        print(f"  {c:<14} threshold {t:.3f}")
+    print(f"wrote {args.out} in {time.time() - started:.0f} s")
+    return 0

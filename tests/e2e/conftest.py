@@ -1,0 +1,158 @@
+"""A real server for e2e tests: gunicorn on a free loopback port, real model and moderation."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+READY_TIMEOUT_S = 240
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(instance: Path, **extra: str) -> dict[str, str]:
+    """Environment for the server and the CLI: one instance folder, generous limits."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "SAFECANVAS_INSTANCE_PATH": str(instance),
+            "SAFECANVAS_SECRET_KEY": "e2e-secret",
+            "SAFECANVAS_RATE_LIMIT": "1000/minute",
+            "SAFECANVAS_REFUSAL_LIMIT": "1000/minute",
+            "SAFECANVAS_LOG_LEVEL": "INFO",
+            "SAFECANVAS_WORKERS": "1",
+            "SAFECANVAS_THREADS": "8",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def flask_cli(instance: Path, *args: str) -> str:
+    """Run ``flask --app webapp ARGS`` for the instance; its stdout."""
+    result = subprocess.run(
+        [str(BIN / "flask"), "--app", "webapp", *args],
+        cwd=ROOT,
+        env=server_env(instance, SAFECANVAS_LOAD_MODELS="off"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+class Server:
+    """gunicorn serving ``webapp:create_app()`` in its own process group."""
+
+    def __init__(self, instance: Path) -> None:
+        self.instance = instance
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> None:
+        """Start and wait (bounded) until /readyz says the model and moderation are loaded."""
+        self.port = free_port()
+        log = open(self.instance / f"server-{self.port}.log", "w")  # noqa: SIM115
+        env = server_env(self.instance, HOST="127.0.0.1", PORT=str(self.port))
+        self.proc = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "webapp:create_app()"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_tail()}")
+            try:
+                ready = requests.get(self.url("/readyz"), timeout=2)
+            except requests.RequestException:
+                ready = None
+            if ready is not None and ready.status_code == 200:
+                return
+            if ready is not None and "error:" in ready.text:  # e.g. no model shipped yet
+                self.kill()
+                raise RuntimeError(f"server cannot get ready: {ready.text}")
+            time.sleep(0.5)
+        self.kill()
+        raise RuntimeError(f"server not ready in {READY_TIMEOUT_S}s: {self.log_tail()}")
+
+    def log_tail(self) -> str:
+        logs = sorted(self.instance.glob("server-*.log"))
+        return logs[-1].read_text()[-3000:] if logs else ""
+
+    def _signal(self, sig: int, wait_s: float) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            self.proc.wait(wait_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        """Graceful stop, then a hard one if it lingers."""
+        self._signal(signal.SIGTERM, 30)
+
+    def kill(self) -> None:
+        """``kill -9`` of the whole server (master and worker), as a crash would."""
+        self._signal(signal.SIGKILL, 10)
+
+
+def prepare_instance(instance: Path) -> dict[str, str]:
+    """Migrate the instance's database and create a user key and an admin key."""
+    instance.mkdir(parents=True, exist_ok=True)
+    flask_cli(instance, "db", "upgrade")
+    user = flask_cli(instance, "create-api-key", "e2e-user").strip().splitlines()[-1]
+    admin = flask_cli(instance, "create-api-key", "e2e-admin", "--admin").strip().splitlines()[-1]
+    return {"user": user, "admin": admin}
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory) -> Path:
+    """An instance folder for one test module's server."""
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture(scope="module")
+def keys(instance) -> dict[str, str]:
+    """A user key and an admin key, made with the real CLI."""
+    return prepare_instance(instance)
+
+
+@pytest.fixture(scope="module")
+def server(instance, keys):
+    """One running server per test module."""
+    srv = Server(instance)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()

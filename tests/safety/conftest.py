@@ -1,0 +1,42 @@
+"""Fixtures for the moderation tests: one real Moderation per session, and fake encoders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from safety import Moderation
+
+
+@pytest.fixture(scope="session")
+def moderation() -> Moderation:
+    """The shipped moderation chain with the real encoder, head and image model."""
+    mod = Moderation()
+    mod.load()
+    return mod
+
+
+class RaisingEncoder:
+    """An encoder that fails the way a broken model would."""
+
+    def sentence_embeddings(self, texts, batch_size=128):
+        raise RuntimeError("encoder exploded")
+
+
+class NaNEncoder:
+    """An encoder that returns garbage instead of raising."""
+
+    def sentence_embeddings(self, texts, batch_size=128):
+        return np.full((len(texts), 384), np.nan, dtype=np.float32)
+
+
+@pytest.fixture
+def raising_encoder() -> RaisingEncoder:
+    """Encoder whose every call raises."""
+    return RaisingEncoder()
+
+
+@pytest.fixture
+def nan_encoder() -> NaNEncoder:
+    """Encoder returning NaNs."""
+    return NaNEncoder()

@@ -1,0 +1,164 @@
+"""The blocklist: what it refuses, what it must let through, and how it fails."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from safety.blocklist import DATA_DIR, Blocklist
+from safety.errors import ModerationUnavailable
+
+
+@pytest.fixture(scope="module")
+def blocklist() -> Blocklist:
+    """The shipped lists, loaded once."""
+    bl = Blocklist()
+    bl.load()
+    return bl
+
+
+@pytest.mark.parametrize(
+    ("prompt", "category"),
+    [
+        ("a nude woman on a beach", "sexual"),
+        ("NUDE woman", "sexual"),
+        ("a n.u.d.e woman", "sexual"),
+        ("a n u d e woman", "sexual"),
+        ("a n-u-d-e woman", "sexual"),
+        ("a n_u_d_e woman", "sexual"),
+        ("a nuuuuude woman", "sexual"),
+        ("a nu\u200bde woman", "sexual"),
+        ("a nudе woman", "sexual"),  # Cyrillic e
+        ("a nudε woman", "sexual"),  # Greek epsilon
+        ("a ñúdé woman", "sexual"),
+        ("s3xy girl", "sexual"),
+        ("p0rn", "sexual"),
+        ("nudes", "sexual"),
+        ("two naked people", "sexual"),
+        ("motherfucking idiot", "harassment"),
+        ("a decapitated knight", "violence"),
+        ("stabbing a man", "violence"),
+        ("he was stabbed", "violence"),
+        ("a pool of blood", "violence"),
+        ("self-harm scars", "self-harm"),
+        ("selfharm", "self-harm"),
+        ("cooking meth", "illegal"),
+        ("a molotov cocktail", "illegal"),
+        ("a kkk rally", "hate"),
+        ("r4p3", "sexual"),
+        ("a teen nude", "sexual/minors"),
+        ("a 12 year old in lingerie", "sexual/minors"),
+        ("a 15yo girl, sexy", "sexual/minors"),
+        ("loli", "sexual/minors"),
+    ],
+)
+def test_refused(blocklist: Blocklist, prompt: str, category: str) -> None:
+    assert category in blocklist.check(prompt).categories
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Scunthorpe United at home",
+        "a class photo of the team",
+        "a cocktail party on a terrace",
+        "a shooting star over the sea",
+        "a swimmer doing breaststroke",
+        "a map of Sussex and Essex",
+        "two red balls on a table",
+        "a skier with legs spread apart",
+        "a killer whale jumping",
+        "a pen is on the table",
+        "seen with the naked eye",
+        "a glass of grass juice",
+        "an assassin on a roof",
+        "a wooden house darkly stained",
+        "people loll in a boat",
+        "stop the war, read the sign",
+        "a cocker spaniel",
+        "summa cum laude diploma",
+        "a bloody mary",
+        "a titanic ship, 4k, 35mm",
+        "a child flying a kite",
+        "5 years later, a sunset",
+        "a baby zebra drinking milk",
+    ],
+)
+def test_false_positive_traps_allowed(blocklist: Blocklist, prompt: str) -> None:
+    verdict = blocklist.check(prompt)
+    assert verdict.allowed, verdict.matched_terms
+
+
+def test_word_boundaries(blocklist: Blocklist) -> None:
+    assert blocklist.check("class").allowed
+    assert not blocklist.check("ass").allowed
+
+
+def test_reason_names_category_not_words(blocklist: Blocklist) -> None:
+    verdict = blocklist.check("a nude woman")
+    assert "sexual" in verdict.reason
+    assert "nude" not in verdict.reason.lower()
+    assert "nude" in verdict.matched_terms
+
+
+def copy_lists(tmp_path: Path) -> Path:
+    """A writable copy of the shipped lists."""
+    target = tmp_path / "data"
+    shutil.copytree(DATA_DIR, target)
+    return target
+
+
+@pytest.mark.parametrize("name", ["blocklist.tsv", "allowlist.txt", "context.tsv"])
+def test_missing_file_fails_closed(tmp_path: Path, name: str) -> None:
+    data = copy_lists(tmp_path)
+    (data / name).unlink()
+    with pytest.raises(ModerationUnavailable, match="missing"):
+        Blocklist(data).load()
+
+
+@pytest.mark.parametrize(
+    "bad_line",
+    [
+        "nude",  # no category column
+        "nude\tspicy",  # unknown category
+        "nude\tsexual\tfuzzy",  # unknown mode
+        "\tsexual",  # empty term
+    ],
+)
+def test_corrupt_blocklist_fails_closed(tmp_path: Path, bad_line: str) -> None:
+    data = copy_lists(tmp_path)
+    with (data / "blocklist.tsv").open("a", encoding="utf-8") as f:
+        f.write(bad_line + "\n")
+    with pytest.raises(ModerationUnavailable, match="corrupt"):
+        Blocklist(data).load()
+
+
+def test_binary_blocklist_fails_closed(tmp_path: Path) -> None:
+    data = copy_lists(tmp_path)
+    (data / "blocklist.tsv").write_bytes(b"\xff\xfe\x00garbage\x80")
+    with pytest.raises(ModerationUnavailable):
+        Blocklist(data).load()
+
+
+def test_empty_blocklist_fails_closed(tmp_path: Path) -> None:
+    data = copy_lists(tmp_path)
+    (data / "blocklist.tsv").write_text("# nothing here\n", encoding="utf-8")
+    with pytest.raises(ModerationUnavailable, match="empty"):
+        Blocklist(data).load()
+
+
+def test_unloaded_blocklist_refuses_to_check() -> None:
+    with pytest.raises(ModerationUnavailable):
+        Blocklist().check("a cat")
+
+
+def test_edited_list_changes_version(tmp_path: Path, blocklist: Blocklist) -> None:
+    data = copy_lists(tmp_path)
+    with (data / "blocklist.tsv").open("a", encoding="utf-8") as f:
+        f.write("purple dinosaur\tharassment\n")
+    edited = Blocklist(data)
+    edited.load()
+    assert edited.version != blocklist.version
+    assert not edited.check("a purple dinosaurs parade").allowed

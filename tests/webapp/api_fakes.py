@@ -1,0 +1,180 @@
+"""Small stand-ins for the model and moderation, for web tests that are about neither.
+
+The end-to-end tests in tests/e2e use the real default model and the real moderation.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+from PIL import Image as PILImage
+
+from generation.errors import GenerationCancelled, InvalidGenerationRequest, UnknownVersion
+from generation.types import GeneratedImage, GenerationResult, ModelLimits
+from safety.errors import ModerationUnavailable
+from safety.verdict import Verdict
+
+LIMITS = ModelLimits(
+    sizes=((32, 32), (64, 64)),
+    default_size=(32, 32),
+    default_steps=4,
+    max_steps=50,
+    max_n=4,
+    default_guidance_scale=3.0,
+    max_prompt_chars=200,
+)
+
+
+class FakeGenerator:
+    """Draws flat colours; a prompt with 'red-flag' draws pure red (the fake NSFW image)."""
+
+    def __init__(self, step_s: float = 0.0) -> None:
+        self.ready, self.active_version, self.limits = True, "fake-1", LIMITS
+        self.step_s = step_s
+        self.batches: list[int] = []
+        self.started = threading.Event()
+        self.text_encoder = None
+
+    def load(self) -> None:
+        self.ready = True
+
+    def validate(self, req):
+        if req.version not in (None, "fake-1"):
+            raise UnknownVersion(f"unknown model version {req.version!r}")
+        if req.n > LIMITS.max_n:
+            raise InvalidGenerationRequest("too many images", "n")
+        return replace(  # like the real one: defaults filled in
+            req,
+            steps=req.steps or LIMITS.default_steps,
+            version=req.version or self.active_version,
+        )
+
+    def batch_key(self, req) -> tuple:
+        r = self.validate(req)
+        return (r.version, r.width, r.height, r.steps)
+
+    def _run(self, reqs, progress, should_cancel):
+        self.batches.append(len(reqs))
+        self.started.set()
+        total = reqs[0].steps or LIMITS.default_steps
+        for step in range(total):
+            if should_cancel is not None and should_cancel():
+                raise GenerationCancelled("cancelled")
+            time.sleep(self.step_s)
+            if progress is not None:
+                progress(step + 1, total)
+        return [self._result(req) for req in reqs]
+
+    def _result(self, req) -> GenerationResult:
+        colour = (255, 0, 0) if "red-flag" in req.prompt else (20, 120, 200)
+        size = (req.width or 32, req.height or 32)
+        base = 1000 if req.seed is None else req.seed
+        images = tuple(
+            GeneratedImage(PILImage.new("RGB", size, colour), base + i) for i in range(req.n)
+        )
+        return GenerationResult(images=images, version="fake-1", timings={})
+
+    def generate(self, req, progress=None, should_cancel=None) -> GenerationResult:
+        return self._run([req], progress, should_cancel)[0]
+
+    def generate_batch(self, reqs, progress=None, should_cancel=None):
+        return self._run(list(reqs), progress, should_cancel)
+
+
+class FakeModeration:
+    """Refuses prompts with 'forbidden' (violence) and pure red images (sexual)."""
+
+    version = "fake-mod-1"
+
+    def __init__(self) -> None:
+        self.down = False
+
+    def load(self) -> None:
+        pass
+
+    def status(self) -> dict[str, str]:
+        return {"blocklist": "ready"}
+
+    def check_prompt(self, prompt: str, negative_prompt: str = "") -> Verdict:
+        if self.down:
+            raise ModerationUnavailable("classifier not loaded")
+        if "forbidden" in prompt:
+            return Verdict(
+                False,
+                "blocklist",
+                ("violence",),
+                {"violence": 1.0},
+                ("forbidden",),
+                "blocklisted term",
+                self.version,
+            )
+        return Verdict(True, "classifier", moderator_version=self.version)
+
+    def check_image(self, image) -> Verdict:
+        if self.down:
+            raise ModerationUnavailable("image classifier not loaded")
+        if image.getpixel((0, 0)) == (255, 0, 0):
+            return Verdict(
+                False, "image", ("sexual",), {"nsfw": 0.99}, (), "nsfw score", self.version
+            )
+        return Verdict(True, "image", moderator_version=self.version)
+
+
+class FakeServices:
+    """Replaces webapp.services.Services in the app factory."""
+
+    step_s = 0.0
+
+    def __init__(self, config) -> None:
+        self.generator = FakeGenerator(self.step_s)
+        self.moderation = FakeModeration()
+        self.load_error = None
+
+    def load(self) -> None:
+        pass
+
+    def load_in_background(self) -> None:
+        pass
+
+    def readiness(self):
+        return True, {"model": "ready"}
+
+
+def make_app(tmp_path, monkeypatch, **overrides):
+    """A migrated app on fakes; ``overrides`` are config keys."""
+    from webapp import create_app, services
+    from webapp.config import test_config
+    from webapp.migrate import upgrade
+
+    monkeypatch.setattr(services, "Services", FakeServices)
+    cfg = test_config(str(tmp_path), **overrides)
+    upgrade(cfg["SAFECANVAS_DATABASE_URL"])
+    return create_app(cfg)
+
+
+def make_key(app, name: str = "tester", admin: bool = False) -> str:
+    """A new API key for ``app``."""
+    from webapp.auth import create_api_key
+    from webapp.db import session_factory, session_scope
+
+    with app.app_context(), session_scope(session_factory(app)) as session:
+        _row, key = create_api_key(session, name, is_admin=admin)
+    return key
+
+
+def bearer(key: str) -> dict[str, str]:
+    """Authorization header for ``key``."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+def wait_final(client, job_id: str, key: str, timeout: float = 10.0) -> dict:
+    """Poll a job until it reaches a final state (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = client.get(f"/api/v1/jobs/{job_id}", headers=bearer(key)).get_json()
+        if view["status"] in {"succeeded", "refused", "failed", "cancelled"}:
+            return view
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish: {view}")

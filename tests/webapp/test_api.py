@@ -1,0 +1,252 @@
+"""/api/v1 on a fake model: results, jobs, events, errors and the bad-input table."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from tests.webapp.api_fakes import bearer, make_app, make_key, wait_final
+from webapp.services import get_services
+
+
+@pytest.fixture
+def api(tmp_path, monkeypatch):
+    """(app, client, key) on the fakes."""
+    app = make_app(tmp_path, monkeypatch)
+    return app, app.test_client(), make_key(app)
+
+
+def test_sync_images_answer_urls_seeds_and_pngs(api):
+    app, client, key = api
+    body = {"prompt": "a blue square", "n": 2, "seed": 7, "response_format": "b64_png"}
+    response = client.post("/api/v1/images", json=body, headers=bearer(key))
+    assert response.status_code == 200, response.get_json()
+    data = response.get_json()
+    assert set(data) == {"id", "created", "model", "images"}
+    assert [i["seed"] for i in data["images"]] == [7, 8]
+    assert base64.b64decode(data["images"][0]["b64_png"]).startswith(b"\x89PNG")
+    png = client.get(data["images"][0]["url"], headers=bearer(key))
+    assert png.status_code == 200 and png.mimetype == "image/png"
+
+
+def test_job_lifecycle_and_ownership(api):
+    app, client, key = api
+    response = client.post("/api/v1/jobs", json={"prompt": "a circle"}, headers=bearer(key))
+    assert response.status_code == 202
+    job = response.get_json()
+    assert job["status_url"] == f"/api/v1/jobs/{job['id']}" and job["events_url"]
+    view = wait_final(client, job["id"], key)
+    assert view["status"] == "succeeded" and view["progress"] == 1.0
+    assert view["model"] == "fake-1" and len(view["images"]) == 1
+    image_url = view["images"][0]["url"]
+    other, admin = make_key(app, "other"), make_key(app, "ops", admin=True)
+    assert client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(other)).status_code == 404
+    assert client.get(image_url, headers=bearer(other)).status_code == 404
+    assert client.get(image_url, headers=bearer(admin)).status_code == 200
+
+
+def test_events_stream_progress_then_done(api):
+    app, client, key = api
+    get_services(app).generator.step_s = 0.05
+    job = client.post("/api/v1/jobs", json={"prompt": "x", "steps": 6}, headers=bearer(key))
+    events = client.get(job.get_json()["events_url"], headers=bearer(key))
+    assert events.mimetype == "text/event-stream"
+    blocks = [b for b in events.get_data(as_text=True).split("\n\n") if b.startswith("event:")]
+    names = [b.split("\n")[0].removeprefix("event: ") for b in blocks]
+    assert names[-1] == "done" and set(names[:-1]) <= {"progress"}
+    final = json.loads(blocks[-1].split("data: ", 1)[1])
+    assert final["status"] == "succeeded" and final["images"]
+
+
+def test_prompt_refusal_names_the_category_not_the_words(api):
+    app, client, key = api
+    response = client.post("/api/v1/jobs", json={"prompt": "forbidden act"}, headers=bearer(key))
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "content_policy_violation"
+    assert error["type"] == "invalid_request_error" and error["param"] == "prompt"
+    assert error["moderation"] == {"stage": "blocklist", "categories": ["violence"]}
+    assert "violence" in error["message"] and "forbidden" not in error["message"]
+
+
+def test_image_refusal_refuses_the_job_and_stores_nothing(api, tmp_path):
+    app, client, key = api
+    job = client.post("/api/v1/jobs", json={"prompt": "red-flag"}, headers=bearer(key))
+    view = wait_final(client, job.get_json()["id"], key)
+    assert view["status"] == "refused" and view["images"] == []
+    assert view["error"]["moderation"] == {"stage": "image", "categories": ["sexual"]}
+    assert not list((tmp_path / "images").rglob("*.png"))
+    sync = client.post("/api/v1/images", json={"prompt": "red-flag"}, headers=bearer(key))
+    assert sync.status_code == 400
+    assert sync.get_json()["error"]["moderation"]["stage"] == "image"
+
+
+def test_moderation_down_is_503_with_retry_after(api):
+    app, client, key = api
+    get_services(app).moderation.down = True
+    response = client.post("/api/v1/images", json={"prompt": "a square"}, headers=bearer(key))
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+    assert response.get_json()["error"]["code"] == "moderation_unavailable"
+
+
+def test_model_loading_is_503_with_retry_after(api):
+    app, client, key = api
+    get_services(app).generator.ready = False
+    response = client.post("/api/v1/jobs", json={"prompt": "a square"}, headers=bearer(key))
+    assert response.status_code == 503 and response.headers["Retry-After"]
+
+
+def test_full_queue_is_503_with_retry_after(tmp_path, monkeypatch):
+    app = make_app(tmp_path, monkeypatch, SAFECANVAS_QUEUE_MAX=1)
+    client, key = app.test_client(), make_key(app)
+    gen = get_services(app).generator
+    gen.step_s = 0.2
+    codes = []
+    for _ in range(3):
+        response = client.post("/api/v1/jobs", json={"prompt": "x"}, headers=bearer(key))
+        codes.append(response.status_code)
+        gen.started.wait(5)  # the first job is running, the second waits, the third is over
+    assert codes == [202, 202, 503]
+    assert int(response.headers["Retry-After"]) > 0
+    assert response.get_json()["error"]["code"] == "service_unavailable"
+
+
+def test_cancel_a_running_job(api):
+    app, client, key = api
+    gen = get_services(app).generator
+    gen.step_s = 0.1
+    job = client.post("/api/v1/jobs", json={"prompt": "x", "steps": 50}, headers=bearer(key))
+    job_id = job.get_json()["id"]
+    assert gen.started.wait(5)
+    response = client.delete(f"/api/v1/jobs/{job_id}", headers=bearer(key))
+    assert response.status_code == 200
+    assert wait_final(client, job_id, key)["status"] == "cancelled"
+    again = client.delete(f"/api/v1/jobs/{job_id}", headers=bearer(key))
+    assert again.status_code == 200 and again.get_json()["status"] == "cancelled"
+
+
+def test_cancel_a_finished_job_is_409(api):
+    app, client, key = api
+    job = client.post("/api/v1/jobs", json={"prompt": "x"}, headers=bearer(key)).get_json()
+    wait_final(client, job["id"], key)
+    response = client.delete(f"/api/v1/jobs/{job['id']}", headers=bearer(key))
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "message"),
+    [
+        ({}, "prompt", "'prompt' is required"),
+        ({"prompt": ""}, "prompt", "must not be empty"),
+        ({"prompt": "   "}, "prompt", "must not be empty"),
+        ({"prompt": "x" * 201}, "prompt", "too long"),
+        ({"prompt": "x", "n": 0}, "n", "between 1 and 4"),
+        ({"prompt": "x", "n": 100}, "n", "between 1 and 4"),
+        ({"prompt": "x", "size": "abc"}, "size", "must look like"),
+        ({"prompt": "x", "size": "512x512"}, "size", "not supported"),
+        ({"prompt": "x", "steps": -1}, "steps", "between 1 and 50"),
+        ({"prompt": 42}, "prompt", "must be a string"),
+        ({"prompt": "x", "n": "2"}, "n", "must be an integer"),
+        ({"prompt": "x", "n": True}, "n", "must be an integer"),
+        ({"prompt": "x", "n": 1.5}, "n", "must be an integer"),
+        ({"prompt": "x", "guidance_scale": "high"}, "guidance_scale", "must be a number"),
+        ({"prompt": "x", "seed": -5}, "seed", "between 0 and"),
+        ({"prompt": "x", "width": 32}, "height", "required with the other"),
+        ({"prompt": "x", "model": "nope"}, "model", "unknown model version"),
+        ({"prompt": "x", "colour": "red"}, "colour", "Unknown field"),
+        ({"prompt": "x", "response_format": "gif"}, "response_format", "must be one of"),
+        (["prompt"], None, "must be a JSON object"),
+    ],
+)
+def test_bad_input_is_400_with_message_and_field(api, body, param, message):
+    app, client, key = api
+    response = client.post("/api/v1/images", json=body, headers=bearer(key))
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request" and error["param"] == param
+    assert message in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        ("prompt=x", "application/x-www-form-urlencoded"),
+        ("{not json", "application/json"),
+        ("", "application/json"),
+        (b"\xff\xfe", "text/plain"),
+        ("[" * 100_000 + "]" * 100_000, "application/json"),
+    ],
+)
+def test_non_json_body_is_400(api, data, content_type):
+    app, client, key = api
+    response = client.post(
+        "/api/v1/jobs", data=data, content_type=content_type, headers=bearer(key)
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/jobs/nope", "/api/v1/images/nope.png"])
+def test_unknown_ids_are_404_json(api, path):
+    app, client, key = api
+    response = client.get(path, headers=bearer(key))
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+def test_openapi_document_uses_the_validator_fields(api):
+    app, client, key = api
+    doc = client.get("/api/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    for path in (
+        "/api/v1/images",
+        "/api/v1/jobs",
+        "/api/v1/jobs/{job_id}",
+        "/v1/images/generations",
+        "/admin/api/refusals",
+    ):
+        assert path in doc["paths"]
+    schema = doc["paths"]["/api/v1/jobs"]["post"]["requestBody"]["content"]["application/json"]
+    props = schema["schema"]["properties"]
+    assert props["n"]["maximum"] == 4 and props["steps"]["maximum"] == 50
+    assert props["size"]["enum"] == ["32x32", "64x64"]
+    assert props["prompt"]["maxLength"] == 200
+    assert schema["schema"]["additionalProperties"] is False
+    body = {"prompt": "x", "n": props["n"]["maximum"] + 1}
+    assert client.post("/api/v1/jobs", json=body, headers=bearer(key)).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("raw", "param"),
+    [
+        ('{"prompt": "x", "guidance_scale": NaN}', "guidance_scale"),
+        ('{"prompt": "x", "guidance_scale": Infinity}', "guidance_scale"),
+        ('{"prompt": "a\\u0000b"}', "prompt"),
+        ('{"prompt": "\\ud800"}', "prompt"),
+        ('{"prompt": "x", "seed": 1e400}', "seed"),
+    ],
+)
+def test_text_and_numbers_no_database_can_store_are_400(api, raw, param):
+    app, client, key = api
+    response = client.post(
+        "/api/v1/jobs", data=raw, content_type="application/json", headers=bearer(key)
+    )
+    assert response.status_code == 400 and response.get_json()["error"]["param"] == param
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/jobs/%00",
+        "/api/v1/images/%ff.png",
+        "/admin/api/refusals?requester=%00",
+        "/admin/api/refusals?page=%C2%B2",
+        "/admin/api/refusals?since=0001-01-01T00:00%2B01:00",
+    ],
+)
+def test_odd_paths_and_queries_are_4xx(api, path):
+    app, client, key = api
+    admin = make_key(app, "ops", admin=True)
+    response = client.get(path, headers=bearer(admin))
+    assert 400 <= response.status_code < 500 and response.is_json

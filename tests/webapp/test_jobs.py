@@ -1,0 +1,148 @@
+"""The in-process queue (bounds, micro-batching, cancel) and recovery after a crash."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import psutil
+import pytest
+
+from tests.webapp.api_fakes import bearer, make_app, make_key, wait_final
+from webapp.db import session_factory, session_scope
+from webapp.jobs import InProcessQueue, QueueFull, WorkItem
+from webapp.jobs.recovery import fail_stuck_jobs, is_orphaned, process_identity
+from webapp.models import Job
+from webapp.services import get_services
+
+
+def _item(key="a") -> WorkItem:
+    return WorkItem(str(uuid.uuid4()), None, "key:1", "api", key, time.monotonic() + 60)
+
+
+def test_compatible_items_run_as_one_batch_up_to_the_maximum():
+    queue = InProcessQueue(max_size=10, batch_max=3, batch_wait_s=0.0)
+    batches, done = [], threading.Event()
+    items = [_item("a"), _item("b"), _item("a"), _item("a"), _item("a")]
+    for item in items:
+        queue.put(item)
+
+    def runner(batch):
+        batches.append([i.batch_key for i in batch])
+        if sum(map(len, batches)) == len(items):
+            done.set()
+
+    queue.start(runner)
+    assert done.wait(5)
+    queue.stop()
+    assert batches == [["a", "a", "a"], ["b"], ["a"]]
+
+
+def test_a_lone_item_starts_at_once_and_a_burst_waits_for_late_arrivals():
+    queue = InProcessQueue(max_size=10, batch_max=4, batch_wait_s=0.3)
+    batches, done = [], threading.Event()
+
+    def runner(batch):
+        batches.append((len(batch), time.monotonic()))
+        time.sleep(0.1)  # while the lone item runs, a burst starts
+        if sum(n for n, _ in batches) == 3:
+            done.set()
+
+    queue.start(runner)
+    put_at = time.monotonic()
+    queue.put(_item())
+    time.sleep(0.05)
+    queue.put(_item())  # soon after another: a burst, so it waits for late arrivals
+    time.sleep(0.1)
+    queue.put(_item())
+    assert done.wait(5)
+    queue.stop()
+    assert [n for n, _ in batches] == [1, 2]
+    assert batches[0][1] - put_at < 0.1  # the first did not wait out the window
+
+
+def test_a_full_queue_refuses_and_a_queued_item_can_be_cancelled():
+    queue = InProcessQueue(max_size=2, batch_max=1, batch_wait_s=0.0)
+    first, second = _item(), _item()
+    queue.put(first)
+    queue.put(second)
+    with pytest.raises(QueueFull) as info:
+        queue.put(_item())
+    assert info.value.retry_after > 0
+    assert queue.cancel(first.job_id) == "dequeued" and first.done.is_set()
+    assert queue.depth() == 1 and queue.cancel("nope") == "unknown"
+
+
+def test_compatible_api_requests_share_a_pipeline_batch(tmp_path, monkeypatch):
+    app = make_app(tmp_path, monkeypatch, SAFECANVAS_BATCH_MAX=2, SAFECANVAS_BATCH_WAIT_MS=1000)
+    client, key = app.test_client(), make_key(app)
+    gen = get_services(app).generator
+    ids = [
+        client.post("/api/v1/jobs", json={"prompt": f"shape {i}"}, headers=bearer(key)).get_json()[
+            "id"
+        ]
+        for i in range(3)
+    ]
+    assert all(wait_final(client, i, key)["status"] == "succeeded" for i in ids)
+    assert gen.batches == [1, 2]  # the first ran at once; the next two arrived together
+
+
+def test_identity_tells_live_from_dead_processes():
+    me = process_identity()
+    assert not is_orphaned(me, me)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    dead = process_identity(child.pid)
+    assert not is_orphaned(dead, me)
+    deadline = time.monotonic() + 10
+    while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE:  # exited, not reaped
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert is_orphaned(dead, me)
+    child.wait()
+    assert is_orphaned(dead, me) and is_orphaned(None, me)
+    assert not is_orphaned("another-host:1:1", me)
+
+
+def test_jobs_of_a_dead_process_fail_on_the_first_request(tmp_path, monkeypatch):
+    app = make_app(tmp_path, monkeypatch)
+    factory = session_factory(app)
+    ghost = f"{socket.gethostname()}:1:1"  # pid 1 lives, but did not start at t=1
+    jobs = {"queued": ghost, "running": ghost, "elsewhere": "another-host:1:1"}
+    ids = {name: str(uuid.uuid4()) for name in jobs}
+    with session_scope(factory) as session:
+        for name, worker in jobs.items():
+            status = "queued" if name == "queued" else "running"
+            row = Job(id=ids[name], requester="key:1", source="api", status=status)
+            row.progress, row.params, row.worker = 0.5, {}, worker
+            session.add(row)
+    client, key = app.test_client(), make_key(app)
+    for name in ("queued", "running"):
+        view = client.get(f"/api/v1/jobs/{ids[name]}", headers=bearer(key)).get_json()
+        assert view["status"] == "failed" and view["error"]["code"] == "interrupted"
+    view = client.get(f"/api/v1/jobs/{ids['elsewhere']}", headers=bearer(key)).get_json()
+    assert view["status"] == "running"
+    assert fail_stuck_jobs(factory, process_identity(), timeout_s=0) == 1  # past its timeout
+
+
+def test_graceful_shutdown_fails_what_it_cannot_finish(tmp_path, monkeypatch):
+    from webapp.generation_service import get_generation_service
+
+    app = make_app(tmp_path, monkeypatch)
+    client, key = app.test_client(), make_key(app)
+    gen = get_services(app).generator
+    gen.step_s = 0.05
+    ids = [  # different steps: never one batch
+        client.post(
+            "/api/v1/jobs", json={"prompt": "x", "steps": s}, headers=bearer(key)
+        ).get_json()["id"]
+        for s in (10, 11)
+    ]
+    assert gen.started.wait(5)
+    get_generation_service(app).shutdown(wait_s=5)
+    views = [client.get(f"/api/v1/jobs/{i}", headers=bearer(key)).get_json() for i in ids]
+    assert views[0]["status"] == "succeeded"  # the running batch was let finish
+    assert views[1]["status"] == "failed" and views[1]["error"]["code"] == "interrupted"

@@ -1,0 +1,118 @@
+"""The refusal log on SQLite and PostgreSQL, and its admin JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import update
+
+from safety.verdict import Verdict
+from tests.webapp.api_fakes import bearer, make_app, make_key
+from webapp.db import make_engine, session_scope
+from webapp.migrate import upgrade
+from webapp.models import Refusal
+from webapp.refusal_log import RefusalLog
+
+
+def _verdict(stage, *categories):
+    return Verdict(False, stage, categories, {c: 0.9 for c in categories}, ("term",), "why", "m1")
+
+
+@pytest.fixture
+def log(database_url):
+    """A refusal log with four refusals, the oldest two days ago."""
+    from sqlalchemy.orm import sessionmaker
+
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    log = RefusalLog(sessionmaker(engine, expire_on_commit=False))
+    log.record(_verdict("blocklist", "violence"), "p1", "", "key:1", "api", "v1")
+    log.record(_verdict("classifier", "sexual/minors"), "p2", "n", "key:2", "api", "v1")
+    log.record(_verdict("image", "sexual"), "p3", "", "key:1", "openai", "v1")
+    old = log.record(_verdict("blocklist", "hate", "violence"), "p4", "", "web:x", "form", None)
+    with session_scope(log.factory) as session:
+        two_days_ago = datetime.now(timezone.utc) - timedelta(days=2)
+        session.execute(update(Refusal).where(Refusal.id == old.id).values(created_at=two_days_ago))
+    yield log
+    engine.dispose()
+
+
+def test_query_filters_newest_first(log):
+    rows, total = log.query()
+    assert total == 4 and [r.prompt for r in rows] == ["p3", "p2", "p1", "p4"]
+    assert [r.prompt for r in log.query(stage="blocklist")[0]] == ["p1", "p4"]
+    assert [r.prompt for r in log.query(category="sexual")[0]] == ["p3"]
+    assert [r.prompt for r in log.query(category="violence")[0]] == ["p1", "p4"]
+    assert [r.prompt for r in log.query(requester="key:1")[0]] == ["p3", "p1"]
+    yesterday = datetime.now(timezone.utc) - timedelta(days=1)
+    assert log.query(since=yesterday)[1] == 3 and log.query(until=yesterday)[1] == 1
+    page2, total = log.query(page=2, per_page=3)
+    assert total == 4 and [r.prompt for r in page2] == ["p4"]
+
+
+def test_review_and_counts_per_day(log):
+    row = log.review(1, "false_positive", "alice", "a drawing of a sword")
+    assert row.review_status == "false_positive" and row.reviewer == "alice"
+    assert [r.id for r in log.query(review_status="false_positive")[0]] == [1]
+    assert log.query(review_status="unreviewed")[1] == 3
+    counts = log.counts_per_day()
+    assert sum(c["count"] for c in counts) == 5  # p4 counts under both of its categories
+    assert len({c["day"] for c in counts}) == 2
+    with pytest.raises(Exception, match="status must be one of"):
+        log.review(1, "maybe", "alice", None)
+
+
+@pytest.fixture
+def admin_api(tmp_path, monkeypatch):
+    """(client, admin key) with one prompt refusal recorded through the API."""
+    app = make_app(tmp_path, monkeypatch)
+    client, key = app.test_client(), make_key(app)
+    client.post("/api/v1/jobs", json={"prompt": "forbidden <script>"}, headers=bearer(key))
+    return client, make_key(app, "ops", admin=True)
+
+
+def test_admin_api_lists_filters_and_reviews(admin_api):
+    client, admin = admin_api
+    body = client.get(
+        "/admin/api/refusals?stage=blocklist&category=violence", headers=bearer(admin)
+    ).get_json()
+    assert body["total"] == 1
+    item = body["items"][0]
+    assert item["prompt"] == "forbidden <script>" and item["matched_terms"] == ["forbidden"]
+    assert item["model_version"] == "fake-1" and item["moderator_version"] == "fake-mod-1"
+    response = client.post(
+        f"/admin/api/refusals/{item['id']}/review",
+        json={"status": "confirmed", "note": "probing"},
+        headers=bearer(admin),
+    )
+    assert response.status_code == 200 and response.get_json()["review_status"] == "confirmed"
+    since = client.get("/admin/api/refusals?since=2999-01-01", headers=bearer(admin))
+    assert since.get_json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ("stage=nope", "stage"),
+        ("category=nope", "category"),
+        ("since=yesterday", "since"),
+        ("page=0", "page"),
+        ("per_page=1000", "per_page"),
+        ("review_status=x", "review_status"),
+    ],
+)
+def test_admin_api_rejects_bad_filters(admin_api, query, param):
+    client, admin = admin_api
+    response = client.get(f"/admin/api/refusals?{query}", headers=bearer(admin))
+    assert response.status_code == 400 and response.get_json()["error"]["param"] == param
+
+
+def test_admin_review_errors(admin_api):
+    client, admin = admin_api
+    bad = client.post("/admin/api/refusals/1/review", json={"status": "x"}, headers=bearer(admin))
+    assert bad.status_code == 400 and bad.get_json()["error"]["param"] == "status"
+    gone = client.post(
+        "/admin/api/refusals/99/review", json={"status": "confirmed"}, headers=bearer(admin)
+    )
+    assert gone.status_code == 404

@@ -1,0 +1,100 @@
+"""/admin/api: the refusal log as JSON, for admin API keys and admin sessions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from typing import Any
+
+from flask import g, jsonify, request
+from flask_login import current_user
+
+from safety.verdict import CATEGORIES, STAGES
+from webapp.api import admin_bp, json_object
+from webapp.auth import admin_required, api_key_from_request
+from webapp.errors import InvalidRequest
+from webapp.params import clean_text
+from webapp.refusal_log import MAX_PER_PAGE, REVIEW_STATUSES, get_refusal_log, refusal_dict
+
+
+def _when(name: str) -> datetime | None:
+    """An ISO date or datetime query argument (naive values are UTC)."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        try:
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            value = datetime.combine(date.fromisoformat(raw), time.min)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise InvalidRequest(f"'{name}' must be an ISO date or datetime.", name) from None
+
+
+def _int(name: str, default: int, high: int) -> int:
+    """A positive integer query argument, at most ``high``."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= high:
+        raise InvalidRequest(f"'{name}' must be an integer from 1 to {high}.", param=name)
+    return int(raw)
+
+
+def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
+    """An optional query argument from a fixed set."""
+    raw = request.args.get(name, "").strip()
+    if raw and raw not in allowed:
+        raise InvalidRequest(f"'{name}' must be one of {', '.join(allowed)}.", param=name)
+    return raw or None
+
+
+def refusal_filters() -> dict[str, Any]:
+    """The admin filters from the query string, checked."""
+    return {
+        "stage": _choice("stage", STAGES),
+        "category": _choice("category", CATEGORIES),
+        "since": _when("since"),
+        "until": _when("until"),
+        "requester": clean_text("requester", request.args.get("requester", "").strip()) or None,
+        "review_status": _choice("review_status", REVIEW_STATUSES),
+    }
+
+
+@admin_bp.get("/refusals")
+@admin_required
+def list_refusals():
+    """Refusals newest first, filtered and paginated."""
+    filters = refusal_filters()
+    page, per_page = _int("page", 1, 10**6), _int("per_page", 50, MAX_PER_PAGE)
+    rows, total = get_refusal_log().query(**filters, page=page, per_page=per_page)
+    items = [refusal_dict(r) for r in rows]
+    return jsonify(items=items, total=total, page=page, per_page=per_page)
+
+
+@admin_bp.get("/refusals/daily")
+@admin_required
+def refusals_per_day():
+    """Refusal counts per UTC day and category (same filters)."""
+    return jsonify(items=get_refusal_log().counts_per_day(**refusal_filters()))
+
+
+@admin_bp.post("/refusals/<int:refusal_id>/review")
+@admin_required
+def review_refusal(refusal_id: int):
+    """Confirm a refusal, mark it a false positive, or reset it, with an optional note."""
+    if api_key_from_request() is None and not request.is_json:
+        # A session's cookie rides along on cross-site form posts; JSON cannot be sent so.
+        raise InvalidRequest("Send the review as application/json.")
+    body = json_object()
+    status, note = body.get("status"), body.get("note")
+    if not isinstance(status, str):
+        raise InvalidRequest("'status' is required.", param="status")
+    if note is not None and (not isinstance(note, str) or len(note) > 2000):
+        raise InvalidRequest("'note' must be a string of at most 2000 characters.", "note")
+    note = None if note is None else clean_text("note", note)
+    reviewer = current_user.username if current_user.is_authenticated else g.requester
+    row = get_refusal_log().review(refusal_id, status, reviewer, note)
+    return jsonify(refusal_dict(row))

@@ -1,0 +1,157 @@
+"""Who is asking: API keys (Bearer, stored as sha256), admin sessions (Flask-Login)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+from flask import Flask, g, request
+from flask_login import LoginManager, current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.db import get_session
+from webapp.errors import Forbidden, Unauthorized, wants_json
+from webapp.models import ApiKey, User, utcnow
+
+KEY_PREFIX = "sc_"
+# Writing last_used_at on every request would make each API call a database write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+login_manager = LoginManager()
+login_manager.login_message = "Please log in as an administrator."
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """The logged-in user of this session, or None if it no longer exists."""
+    try:
+        return get_session().get(User, int(user_id))
+    except ValueError:
+        return None
+
+
+def hash_key(key: str) -> str:
+    """The sha256 hex digest under which a key is stored."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(session: Session, name: str, is_admin: bool = False) -> tuple[ApiKey, str]:
+    """Store a new key's hash; returns the row and the key itself (shown once)."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(name=name, prefix=key[:10], key_hash=hash_key(key), is_admin=is_admin)
+    session.add(row)
+    session.flush()
+    return row, key
+
+
+def set_password(user: User, password: str) -> None:
+    """Replace the user's password hash."""
+    user.password_hash = generate_password_hash(password)
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Whether ``password`` is the user's; False for a missing user."""
+    if user is None or not user.password_hash:
+        return False
+    return check_password_hash(user.password_hash, password)
+
+
+def bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if any."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def api_key_from_request() -> ApiKey | None:
+    """The valid, unrevoked key of this request (cached on ``g``), or None."""
+    if "api_key" in g:
+        return g.api_key
+    token = bearer_token()
+    key = None
+    if token and token.startswith(KEY_PREFIX):
+        digest = hash_key(token)
+        session = get_session()
+        key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+        if key is not None and key.revoked_at is not None:
+            key = None
+        if key is not None:
+            _touch(session, key)
+    g.api_key = key
+    if key is not None:
+        g.requester = f"key:{key.id}"
+    return key
+
+
+def _touch(session: Session, key: ApiKey) -> None:
+    """Record when a key was last used, at most once a minute."""
+    now = utcnow()
+    last = key.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=now.tzinfo)
+    if last is None or now - last > LAST_USED_RESOLUTION:
+        key.last_used_at = now
+        session.commit()
+
+
+def requester_key() -> str:
+    """Rate-limit key of the API: the key's requester id, else the client address."""
+    key = api_key_from_request()
+    return f"key:{key.id}" if key is not None else f"addr:{request.remote_addr}"
+
+
+def api_key_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Answer 401 unless the request carries a valid API key."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if api_key_from_request() is None:
+            raise Unauthorized("A valid API key is required: send 'Authorization: Bearer <key>'.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def is_admin_request() -> bool:
+    """Whether this request comes from an admin API key or a logged-in admin."""
+    key = api_key_from_request()
+    if key is not None:
+        return bool(key.is_admin)
+    return bool(current_user.is_authenticated and current_user.is_admin)
+
+
+def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Admin API key or admin session; JSON 401/403 for APIs, the login page for browsers."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if is_admin_request():
+            if current_user.is_authenticated and api_key_from_request() is None:
+                g.requester = f"user:{current_user.username}"
+            return view(*args, **kwargs)
+        signed_in = api_key_from_request() is not None or current_user.is_authenticated
+        if signed_in:
+            raise Forbidden("This needs an administrator.")
+        if wants_json():
+            raise Unauthorized("An admin API key or an admin session is required.")
+        return login_manager.unauthorized()
+
+    return wrapped
+
+
+def init_app(app: Flask) -> None:
+    """Set up Flask-Login and the key/admin CLI commands."""
+    from webapp import auth_cli
+
+    login_manager.init_app(app)
+    app.cli.add_command(auth_cli.create_api_key_command)
+    app.cli.add_command(auth_cli.revoke_api_key_command)
+    app.cli.add_command(auth_cli.list_api_keys_command)
+    app.cli.add_command(auth_cli.create_admin_command)

@@ -1,0 +1,236 @@
+"""The request path shared by every interface: validate → moderate → queue → (worker) → view.
+
+The worker side (generate → check images → store) lives in ``webapp.jobs.runner``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import update
+
+from generation.errors import InvalidGenerationRequest, UnknownVersion
+from safety.errors import ModerationUnavailable
+from webapp.db import session_factory, session_scope
+from webapp.errors import (
+    Conflict,
+    ContentPolicyViolation,
+    InvalidRequest,
+    ServiceUnavailable,
+)
+from webapp.job_views import JobViews
+from webapp.jobs import FINAL_STATES, InProcessQueue, JobQueue, QueueFull, WorkItem
+from webapp.jobs.recovery import INTERRUPTED, fail_stuck_jobs, process_identity
+from webapp.jobs.runner import BatchRunner
+from webapp.limits import get_refusal_guard
+from webapp.metrics import count_error, observe_moderation
+from webapp.models import Job, utcnow
+from webapp.params import parse_params, request_params
+from webapp.refusal_log import get_refusal_log
+from webapp.services import get_services
+
+EXTENSION = "safecanvas.generation"
+
+
+class ModerationDown(ServiceUnavailable):
+    """Moderation could not run, so nothing is generated (fail closed)."""
+
+    code = "moderation_unavailable"
+
+
+class GenerationService(JobViews):
+    """Accepts generation requests for one app and answers questions about their jobs."""
+
+    def __init__(self, app: Flask, queue: JobQueue) -> None:
+        self.app, self.queue = app, queue
+        self.factory = session_factory(app)
+        self.services = get_services(app)
+        self.refusals = get_refusal_log(app)
+        self.guard = get_refusal_guard(app)
+        self.timeout_s = app.config["SAFECANVAS_JOB_TIMEOUT_S"]
+        self.image_dir = Path(app.config["SAFECANVAS_IMAGE_DIR"])
+        self.identity = process_identity()
+        self._lock = threading.Lock()
+        self._started = self._recovered = False
+
+    def recover(self) -> None:
+        """Once per process, before its first request: fail jobs a dead process left behind."""
+        if self._recovered:
+            return
+        with self._lock:
+            if not self._recovered:
+                fail_stuck_jobs(self.factory, self.identity, self.timeout_s)
+                self._recovered = True
+
+    def ensure_started(self) -> None:
+        """Start the generation worker on first use (so CLI runs and tests start none)."""
+        self.recover()
+        with self._lock:
+            if not self._started:
+                runner = BatchRunner(
+                    self.factory, self.services, self.refusals, self.guard, str(self.image_dir)
+                )
+                self.queue.start(runner)
+                self._started = True
+                atexit.register(self.shutdown)
+
+    def shutdown(self, wait_s: float = 10.0) -> None:
+        """On a graceful exit: let the running batch finish briefly, fail what is left."""
+        self.queue.stop(wait_s)
+        with session_scope(self.factory) as session:
+            session.execute(
+                update(Job)
+                .where(Job.worker == self.identity, Job.status.in_(("queued", "running")))
+                .values(
+                    status="failed",
+                    error_code="interrupted",
+                    error_message=INTERRUPTED,
+                    finished_at=utcnow(),
+                )
+            )
+
+    def submit(self, params: dict[str, Any], requester: str, source: str) -> Job:
+        """Validate, moderate the prompt and queue a job.
+
+        Raises:
+            InvalidRequest: bad input, naming the field.
+            ContentPolicyViolation: the prompt was refused (the refusal is logged first).
+            TooManyRequests: the requester is cooling down after many refusals.
+            ServiceUnavailable: model loading, moderation down or queue full (Retry-After).
+        """
+        self.ensure_started()
+        self.guard.check(requester)
+        gen = self._ready_generator()
+        req = parse_params(params, gen.limits)
+        try:
+            req = gen.validate(req) or req  # the model fills in its defaults
+        except InvalidGenerationRequest as exc:
+            field = {"version": "model", "width": "size", "height": "size"}.get(exc.field)
+            raise InvalidRequest(str(exc), param=field or exc.field) from None
+        except UnknownVersion as exc:
+            raise InvalidRequest(str(exc), param="model") from None
+        self._moderate_prompt(req, requester, source)
+        return self._enqueue(req, requester, source)
+
+    def _ready_generator(self):
+        """The generator, or 503 while it loads (or failed to)."""
+        gen = self.services.generator
+        if gen.ready:
+            return gen
+        if self.services.load_error:
+            raise ServiceUnavailable("The model failed to load; see /readyz.", retry_after=60)
+        raise ServiceUnavailable("The model is still loading; try again shortly.", retry_after=10)
+
+    def _moderate_prompt(self, req: Any, requester: str, source: str) -> None:
+        """Refuse (and log) a prompt the moderation chain does not allow."""
+        started = time.perf_counter()
+        try:
+            verdict = self.services.moderation.check_prompt(req.prompt, req.negative_prompt)
+        except ModerationUnavailable:
+            count_error("moderation_unavailable")
+            raise ModerationDown(
+                "Moderation is unavailable, so the request was refused. Try again later.",
+                retry_after=30,
+            ) from None
+        observe_moderation("prompt", time.perf_counter() - started)
+        if verdict.allowed:
+            return
+        version = req.version or self.services.generator.active_version
+        self.refusals.record(verdict, req.prompt, req.negative_prompt, requester, source, version)
+        self.guard.record(requester)
+        categories = list(verdict.categories)
+        named = ", ".join(categories) or "unsafe content"
+        raise ContentPolicyViolation(
+            f"The prompt was refused by the content policy ({named}). The refusal was logged.",
+            param="prompt",
+            extra={"moderation": {"stage": verdict.stage, "categories": categories}},
+        )
+
+    def _batch_key(self, req: Any) -> Any:
+        """Requests with equal keys can share one pipeline batch."""
+        gen = self.services.generator
+        if hasattr(gen, "batch_key"):
+            return gen.batch_key(req)
+        limits = gen.limits
+        size = (req.width, req.height) if req.width else tuple(limits.default_size)
+        return (req.version or gen.active_version, size, req.steps or limits.default_steps)
+
+    def _enqueue(self, req: Any, requester: str, source: str) -> Job:
+        """Store the job row, then queue it; a full queue fails it with 503 + Retry-After."""
+        job = Job(
+            id=str(uuid.uuid4()),
+            requester=requester,
+            source=source,
+            status="queued",
+            progress=0.0,
+            params=request_params(req),
+            model_version=req.version or self.services.generator.active_version,
+            worker=self.identity,
+        )
+        with session_scope(self.factory) as session:
+            session.add(job)
+        item = WorkItem(
+            job_id=job.id,
+            request=req,
+            requester=requester,
+            source=source,
+            batch_key=self._batch_key(req),
+            deadline=time.monotonic() + self.timeout_s,
+            guard_keys=self.guard.keys_for(requester),
+        )
+        try:
+            self.queue.put(item)
+        except QueueFull as exc:
+            self._set_final(job.id, "failed", "queue_full", "The queue was full.")
+            raise ServiceUnavailable(
+                "Too many jobs are waiting; try again shortly.", retry_after=exc.retry_after
+            ) from None
+        return job
+
+    def _set_final(self, job_id: str, status: str, code: str, message: str) -> None:
+        """Give an unfinished job a final state."""
+        with session_scope(self.factory) as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status.in_(("queued", "running")))
+                .values(status=status, error_code=code, error_message=message, finished_at=utcnow())
+            )
+
+    def wait(self, job_id: str, timeout: float | None = None) -> None:
+        """Block until the job ended or the job timeout passed (for the synchronous API)."""
+        self.queue.wait(job_id, self.timeout_s + 5 if timeout is None else timeout)
+
+    def cancel(self, job_id: str, requester: str, is_admin: bool) -> dict[str, Any]:
+        """Cancel a queued or running job; 409 if it already finished another way."""
+        view = self.job_view(job_id, requester, is_admin)
+        if view["status"] in FINAL_STATES:
+            if view["status"] == "cancelled":
+                return view
+            raise Conflict(f"The job already {view['status']}.")
+        outcome = self.queue.cancel(job_id)
+        if outcome != "signalled":  # never ran here (or its process is gone)
+            self._set_final(job_id, "cancelled", "cancelled", "The job was cancelled.")
+        else:
+            self.queue.wait(job_id, 2.0)
+        return self.job_view(job_id, requester, is_admin)
+
+
+def init_app(app: Flask) -> None:
+    """Attach the generation service with the in-process queue."""
+    queue = InProcessQueue(
+        max_size=app.config["SAFECANVAS_QUEUE_MAX"],
+        batch_max=app.config["SAFECANVAS_BATCH_MAX"],
+        batch_wait_s=app.config["SAFECANVAS_BATCH_WAIT_MS"] / 1000,
+    )
+    app.extensions[EXTENSION] = GenerationService(app, queue)
+
+
+def get_generation_service(app: Flask | None = None) -> GenerationService:
+    """The current app's generation service."""
+    return (app or current_app).extensions[EXTENSION]

@@ -1,0 +1,127 @@
+"""Read side of jobs: status views, server-sent events, image files and history."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from flask import has_request_context, url_for
+from sqlalchemy import select
+
+from webapp.db import session_scope
+from webapp.errors import NotFound
+from webapp.jobs import FINAL_STATES
+from webapp.models import Image, Job, Refusal
+from webapp.refusal_log import as_utc
+
+EVENT_POLL_S = 0.25
+KEEPALIVE_S = 15.0
+
+
+def is_uuid(value: str) -> bool:
+    """Whether a path id can be one of ours (anything else is simply not found)."""
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+class JobViews:
+    """What requesters (and admins) may see of jobs; mixed into GenerationService."""
+
+    def _job(self, session, job_id: str, requester: str, is_admin: bool) -> Job:
+        """A job its requester (or an admin) may see; NotFound otherwise."""
+        job = session.get(Job, job_id) if is_uuid(job_id) else None
+        if job is None or not (is_admin or job.requester == requester):
+            raise NotFound(f"No job with id {job_id}.")
+        return job
+
+    def job_view(self, job_id: str, requester: str, is_admin: bool) -> dict[str, Any]:
+        """The job as JSON: status, progress, error and images."""
+        with session_scope(self.factory) as session:
+            job = self._job(session, job_id, requester, is_admin)
+            return self._view(session, job)
+
+    def _view(self, session, job: Job) -> dict[str, Any]:
+        images = session.scalars(
+            select(Image).where(Image.job_id == job.id).order_by(Image.position)
+        ).all()
+        error = None
+        if job.error_code:
+            error = {"code": job.error_code, "message": job.error_message}
+            refusal = session.get(Refusal, job.refusal_id) if job.refusal_id else None
+            if refusal is not None:
+                error["moderation"] = {"stage": refusal.stage, "categories": refusal.categories}
+        return {
+            "id": job.id,
+            "status": job.status,
+            "progress": round(float(job.progress or 0.0), 3),
+            "error": error,
+            "images": [
+                {"id": i.id, "url": self.image_url(i.id, job.requester), "seed": i.seed}
+                for i in images
+            ],
+            "created": int(as_utc(job.created_at).timestamp()),
+            "model": job.model_version,
+        }
+
+    def image_url(self, image_id: str, requester: str) -> str:
+        """API keys fetch images from /api/v1; browsers from the studio's route."""
+        endpoint = "api.image_file"
+        if not requester.startswith("key:") and "studio.image" in self.app.view_functions:
+            endpoint = "studio.image"
+        if has_request_context():
+            return url_for(endpoint, image_id=image_id)
+        return f"/api/v1/images/{image_id}.png"
+
+    def events(self, job_id: str, requester: str, is_admin: bool) -> Iterator[str]:
+        """Server-sent events ('progress', then 'done') until the job reaches a final state.
+
+        Raises NotFound before streaming when the job is not the requester's.
+        """
+        first = self.job_view(job_id, requester, is_admin)
+        return self._stream(job_id, first)
+
+    def _stream(self, job_id: str, view: dict[str, Any]) -> Iterator[str]:
+        deadline = time.monotonic() + self.timeout_s + 30
+        last_sent, last_beat = None, time.monotonic()
+        while True:
+            if view != last_sent:
+                final = view["status"] in FINAL_STATES
+                yield f"event: {'done' if final else 'progress'}\ndata: {json.dumps(view)}\n\n"
+                last_sent, last_beat = view, time.monotonic()
+                if final:
+                    return
+            elif time.monotonic() - last_beat > KEEPALIVE_S:
+                yield ": keep-alive\n\n"
+                last_beat = time.monotonic()
+            if time.monotonic() > deadline:
+                return
+            time.sleep(EVENT_POLL_S)
+            with session_scope(self.factory) as session:
+                view = self._view(session, session.get(Job, job_id))
+
+    def image_file(self, image_id: str, requester: str, is_admin: bool) -> str:
+        """Path of a stored PNG for its owner or an admin; NotFound for anyone else."""
+        with session_scope(self.factory) as session:
+            image = session.get(Image, image_id) if is_uuid(image_id) else None
+            if image is None or not (is_admin or image.requester == requester):
+                raise NotFound(f"No image with id {image_id}.")
+            path = self.image_dir / image.path
+        if not path.is_file():
+            raise NotFound(f"The file of image {image_id} is gone.")
+        return str(path)
+
+    def recent_images(self, requester: str, limit: int = 24) -> list[Image]:
+        """The requester's newest images."""
+        with session_scope(self.factory) as session:
+            stmt = (
+                select(Image)
+                .where(Image.requester == requester)
+                .order_by(Image.created_at.desc(), Image.position)
+                .limit(max(1, min(limit, 200)))
+            )
+            return list(session.scalars(stmt).all())

@@ -1,0 +1,55 @@
+"""OpenAI-compatible ``POST /v1/images/generations`` (errors are OpenAI-shaped too)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, jsonify, url_for
+
+from webapp.api import json_object
+from webapp.api.routes import png_base64, response_format, run_sync
+from webapp.auth import api_key_required
+from webapp.errors import InvalidRequest
+from webapp.limits import api_limit
+
+bp = Blueprint("openai", __name__, url_prefix="/v1")
+
+OPENAI_FORMATS = ("url", "b64_json")
+# Options OpenAI clients may send that have no meaning for our models; accepted, unused.
+IGNORED = ("quality", "style", "background", "moderation", "output_format", "output_compression")
+PASSED = ("prompt", "n", "size", "seed", "negative_prompt", "steps", "guidance_scale")
+
+
+def openai_params(body: dict[str, Any]) -> dict[str, Any]:
+    """Our generation params from an OpenAI request body."""
+    user = body.get("user")
+    if user is not None and (not isinstance(user, str) or len(user) > 256):
+        raise InvalidRequest("'user' must be a string of at most 256 characters.", "user")
+    model = body.get("model")
+    if model is not None and not isinstance(model, str):
+        raise InvalidRequest("'model' must be a string.", param="model")
+    unknown = sorted(set(body) - set(PASSED) - set(IGNORED) - {"user", "model"})
+    if unknown:
+        raise InvalidRequest(f"Unknown field '{unknown[0]}'.", param=unknown[0])
+    params = {k: body[k] for k in PASSED if k in body}
+    if model and not model.startswith(("dall-e", "gpt-image")):
+        params["model"] = model  # OpenAI's own model names mean "the active model"
+    return params
+
+
+@bp.post("/images/generations")
+@api_key_required
+@api_limit
+def generations():
+    """Generate images; answers ``{"created", "data": [{"url"} | {"b64_json"}]}``."""
+    body = json_object()
+    fmt = response_format(body, OPENAI_FORMATS)
+    g.openai_user = body.get("user")
+    view = run_sync(openai_params(body), "openai")
+    data = []
+    for image in view["images"]:
+        if fmt == "b64_json":
+            data.append({"b64_json": png_base64(image["id"])})
+        else:
+            data.append({"url": url_for("api.image_file", image_id=image["id"], _external=True)})
+    return jsonify(created=view["created"], data=data)

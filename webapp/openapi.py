@@ -1,0 +1,216 @@
+"""``GET /api/openapi.json``: built from the validator's own field table, so they agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from webapp.params import FIELDS, bound
+from webapp.refusal_log import REVIEW_STATUSES
+from webapp.services import get_services
+
+bp = Blueprint("openapi", __name__)
+
+JSON = "application/json"
+
+
+def field_schema(limits: Any) -> dict[str, Any]:
+    """Properties of a generation request with the loaded model's bounds."""
+    props: dict[str, Any] = {}
+    for f in FIELDS:
+        schema: dict[str, Any] = {"type": f.kind, "description": f.description}
+        low, high = bound(f.minimum, limits), bound(f.maximum, limits)
+        if f.kind == "string":
+            if high is not None:
+                schema["maxLength"] = int(high)
+            if f.required:
+                schema["minLength"] = 1
+                schema["pattern"] = r"\S"
+        else:
+            if low is not None:
+                schema["minimum"] = low
+            if high is not None:
+                schema["maximum"] = high
+        if f.name == "size" and limits is not None:
+            schema["enum"] = [f"{w}x{h}" for w, h in limits.sizes]
+        props[f.name] = schema
+    return props
+
+
+def _body(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    schema = {"type": "object", "properties": props, "additionalProperties": False}
+    return {"required": True, "content": {JSON: {"schema": schema | {"required": required}}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    names = {
+        400: "Bad input or refused by moderation",
+        401: "Missing or invalid API key",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Job already finished",
+        429: "Rate limited (Retry-After)",
+        503: "Busy or unavailable (Retry-After)",
+    }
+    ref = {"$ref": "#/components/schemas/Error"}
+    return {str(c): {"description": names[c], "content": {JSON: {"schema": ref}}} for c in codes}
+
+
+def _ok(description: str, schema: dict[str, Any] | None = None, status: int = 200) -> dict:
+    content = {JSON: {"schema": schema or {"type": "object"}}}
+    return {str(status): {"description": description, "content": content}}
+
+
+def _op(summary: str, responses: dict, body: dict | None = None, params: list | None = None):
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
+    if body:
+        op["requestBody"] = body
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _path_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"type": ["string", "null"]},
+                "moderation": {"type": "object"},
+            },
+        }
+    },
+}
+FILTERS = ("stage", "category", "since", "until", "requester", "review_status")
+GENERATING = (400, 401, 409, 429, 503)
+
+
+def _bodies(limits: Any) -> dict[str, dict[str, Any]]:
+    """Request bodies of the generating endpoints and the review action."""
+    gen = field_schema(limits)
+    oai = {k: gen[k] for k in ("prompt", "n", "size", "seed")}
+    oai["response_format"] = {"type": "string", "enum": ["url", "b64_json"]}
+    oai["user"] = {"type": "string", "maxLength": 256}
+    oai["model"] = {"type": "string"}
+    sync = gen | {"response_format": {"type": "string", "enum": ["url", "b64_png"]}}
+    review = {
+        "status": {"type": "string", "enum": list(REVIEW_STATUSES)},
+        "note": {"type": "string", "maxLength": 2000},
+    }
+    return {
+        "sync": _body(sync, ["prompt"]),
+        "job": _body(gen, ["prompt"]),
+        "openai": _body(oai, ["prompt"]),
+        "review": _body(review, ["status"]),
+    }
+
+
+def build_document(limits: Any) -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document."""
+    bodies = _bodies(limits)
+    job_id, image_id = [_path_param("job_id")], [_path_param("image_id")]
+    refusal_id = [_path_param("refusal_id") | {"schema": {"type": "integer"}}]
+    filters = [_query(n, {"type": "string"}) for n in FILTERS]
+    filters += [
+        _query("page", {"type": "integer", "minimum": 1}),
+        _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200}),
+    ]
+    png = {"200": {"description": "PNG", "content": {"image/png": {"schema": {}}}}}
+    sse = {"200": {"description": "SSE", "content": {"text/event-stream": {"schema": {}}}}}
+    ops = [
+        (
+            "/api/v1/images",
+            "post",
+            "Generate synchronously",
+            _ok("Images"),
+            GENERATING,
+            bodies["sync"],
+            None,
+        ),
+        (
+            "/api/v1/jobs",
+            "post",
+            "Queue a job",
+            _ok("Queued", status=202),
+            GENERATING,
+            bodies["job"],
+            None,
+        ),
+        ("/api/v1/jobs/{job_id}", "get", "Job status", _ok("Job"), (401, 404), None, job_id),
+        (
+            "/api/v1/jobs/{job_id}",
+            "delete",
+            "Cancel a job",
+            _ok("Job"),
+            (401, 404, 409),
+            None,
+            job_id,
+        ),
+        ("/api/v1/jobs/{job_id}/events", "get", "Job events", sse, (401, 404), None, job_id),
+        ("/api/v1/images/{image_id}.png", "get", "An image", png, (401, 404), None, image_id),
+        (
+            "/v1/images/generations",
+            "post",
+            "OpenAI-compatible generation",
+            _ok("Images"),
+            GENERATING,
+            bodies["openai"],
+            None,
+        ),
+        (
+            "/admin/api/refusals",
+            "get",
+            "Refusal log",
+            _ok("Refusals"),
+            (400, 401, 403),
+            None,
+            filters,
+        ),
+        (
+            "/admin/api/refusals/{refusal_id}/review",
+            "post",
+            "Review a refusal",
+            _ok("Refusal"),
+            (400, 401, 403, 404),
+            bodies["review"],
+            refusal_id,
+        ),
+    ]
+    paths: dict[str, Any] = {}
+    for path, method, summary, ok, errors, body, params in ops:
+        paths.setdefault(path, {})[method] = _op(summary, ok | _errors(*errors), body, params)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "SafeCanvas API", "version": "1"},
+        "paths": paths,
+        "components": {
+            "schemas": {"Error": ERROR_SCHEMA},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+@bp.get("/api/openapi.json")
+def openapi_json():
+    """The OpenAPI document, with the model's sizes and bounds."""
+    try:
+        limits = get_services().generator.limits  # known before the weights are loaded
+    except Exception:  # an external model that cannot say: document the static bounds
+        limits = None
+    return jsonify(build_document(limits))

@@ -1,0 +1,180 @@
+"""The refusal log: every refused prompt or image, queryable and reviewable by admins."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.orm import sessionmaker
+
+from webapp.db import session_factory, session_scope
+from webapp.errors import InvalidRequest, NotFound
+from webapp.metrics import observe_refusal
+from webapp.models import Refusal, utcnow
+
+EXTENSION = "safecanvas.refusal_log"
+REVIEW_STATUSES = ("unreviewed", "confirmed", "false_positive")
+MAX_PER_PAGE = 200
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Aware UTC datetimes in and out (SQLite hands back naive ones, which are UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+class RefusalLog:
+    """Records refusals and answers the admin's questions about them."""
+
+    def __init__(self, factory: sessionmaker) -> None:
+        self.factory = factory
+
+    def record(
+        self,
+        verdict: Any,
+        prompt: str,
+        negative_prompt: str,
+        requester: str,
+        source: str,
+        model_version: str | None,
+    ) -> Refusal:
+        """Store one refusal from a moderation ``Verdict`` and count it in the metrics."""
+        row = Refusal(
+            stage=verdict.stage,
+            categories=list(verdict.categories),
+            scores={k: float(v) for k, v in dict(verdict.scores).items()},
+            matched_terms=list(verdict.matched_terms),
+            reason=verdict.reason or "",
+            prompt=prompt,
+            negative_prompt=negative_prompt or "",
+            requester=requester,
+            source=source,
+            model_version=model_version,
+            moderator_version=verdict.moderator_version or "unknown",
+            review_status="unreviewed",
+        )
+        with session_scope(self.factory) as session:
+            session.add(row)
+        observe_refusal(row.stage, row.categories)
+        return row
+
+    def _filtered(self, stmt, stage, category, since, until, requester, review_status):
+        """Apply the admin filters to a select over Refusal."""
+        if stage:
+            stmt = stmt.where(Refusal.stage == stage)
+        if category:
+            # categories is a JSON list; matching the quoted name keeps "sexual" apart from
+            # "sexual/minors" on SQLite and PostgreSQL alike.
+            stmt = stmt.where(cast(Refusal.categories, String).like(f'%"{category}"%'))
+        if since:
+            stmt = stmt.where(Refusal.created_at >= as_utc(since))
+        if until:
+            stmt = stmt.where(Refusal.created_at < as_utc(until))
+        if requester:
+            stmt = stmt.where(Refusal.requester == requester)
+        if review_status:
+            stmt = stmt.where(Refusal.review_status == review_status)
+        return stmt
+
+    def query(
+        self,
+        stage: str | None = None,
+        category: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        requester: str | None = None,
+        review_status: str | None = None,
+        page: int = 1,
+        per_page: int = 50,
+    ) -> tuple[list[Refusal], int]:
+        """One page of refusals, newest first, and how many match in all."""
+        page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
+        filters = (stage, category, since, until, requester, review_status)
+        with session_scope(self.factory) as session:
+            total = session.scalar(self._filtered(select(func.count(Refusal.id)), *filters))
+            rows = session.scalars(
+                self._filtered(select(Refusal), *filters)
+                .order_by(Refusal.created_at.desc(), Refusal.id.desc())
+                .offset((page - 1) * per_page)
+                .limit(per_page)
+            ).all()
+        return list(rows), int(total or 0)
+
+    def counts_per_day(self, **filters: Any) -> list[dict[str, Any]]:
+        """Refusals per UTC day and category, oldest day first (for the admin chart)."""
+        filters.pop("page", None), filters.pop("per_page", None)
+        args = [filters.get(k) for k in _FILTERS]
+        stmt = self._filtered(select(Refusal.created_at, Refusal.categories), *args)
+        counts: Counter[tuple[str, str]] = Counter()
+        with session_scope(self.factory) as session:
+            for created, categories in session.execute(stmt):
+                day = as_utc(created).date().isoformat()
+                for category in categories or ["unspecified"]:
+                    counts[(day, category)] += 1
+        return [
+            {"day": day, "category": category, "count": n}
+            for (day, category), n in sorted(counts.items())
+        ]
+
+    def review(self, refusal_id: int, status: str, reviewer: str, note: str | None) -> Refusal:
+        """Mark a refusal confirmed, a false positive, or back to unreviewed."""
+        if status not in REVIEW_STATUSES:
+            raise InvalidRequest(
+                f"status must be one of {', '.join(REVIEW_STATUSES)}.", param="status"
+            )
+        with session_scope(self.factory) as session:
+            row = session.get(Refusal, refusal_id)
+            if row is None:
+                raise NotFound(f"No refusal with id {refusal_id}.")
+            row.review_status = status
+            row.reviewer = reviewer
+            row.review_note = note
+            row.reviewed_at = utcnow() if status != "unreviewed" else None
+        return row
+
+    def get(self, refusal_id: int) -> Refusal | None:
+        """One refusal by id."""
+        with session_scope(self.factory) as session:
+            return session.get(Refusal, refusal_id)
+
+
+_FILTERS = ("stage", "category", "since", "until", "requester", "review_status")
+
+
+def refusal_dict(row: Refusal) -> dict[str, Any]:
+    """A refusal as JSON for admins (the prompt is data: escape it when rendering HTML)."""
+    return {
+        "id": row.id,
+        "created": as_utc(row.created_at).isoformat(),
+        "stage": row.stage,
+        "categories": row.categories,
+        "scores": row.scores,
+        "matched_terms": row.matched_terms,
+        "reason": row.reason,
+        "prompt": row.prompt,
+        "negative_prompt": row.negative_prompt,
+        "requester": row.requester,
+        "source": row.source,
+        "model_version": row.model_version,
+        "moderator_version": row.moderator_version,
+        "review_status": row.review_status,
+        "reviewer": row.reviewer,
+        "review_note": row.review_note,
+        "reviewed_at": row.reviewed_at and as_utc(row.reviewed_at).isoformat(),
+    }
+
+
+def init_app(app: Flask) -> None:
+    """Attach the app's refusal log."""
+    app.extensions[EXTENSION] = RefusalLog(session_factory(app))
+
+
+def get_refusal_log(app: Flask | None = None) -> RefusalLog:
+    """The current app's refusal log."""
+    return (app or current_app).extensions[EXTENSION]

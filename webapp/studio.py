@@ -1,0 +1,128 @@
+"""The browser studio: the prompt form, job progress for the page, images and history."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import (
+    Blueprint,
+    Response,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    stream_with_context,
+    url_for,
+)
+
+from webapp.auth import is_admin_request
+from webapp.errors import ApiError, wants_json
+from webapp.generation_service import get_generation_service
+from webapp.jobs import FINAL_STATES
+from webapp.limits import form_limit
+from webapp.studio_form import form_options, params_from_form
+
+bp = Blueprint("studio", __name__)
+
+
+def browser_requester() -> str:
+    """The requester id of this browser: a random id kept in its signed session cookie."""
+    if "visitor" not in session:
+        session["visitor"] = secrets.token_urlsafe(12)
+        session.permanent = True  # history should outlive closing the tab
+    return f"web:{session['visitor']}"
+
+
+@bp.get("/")
+def index():
+    """The prompt form."""
+    browser_requester()
+    return render_template("index.html", options=form_options(), values={})
+
+
+@bp.post("/jobs")
+@form_limit
+def submit():
+    """Queue a job from the form: JSON for the page's script, a redirect without script."""
+    svc = get_generation_service()
+    try:
+        job = svc.submit(params_from_form(request.form), browser_requester(), source="form")
+    except ApiError as exc:
+        if wants_json():
+            raise
+        return _form_with_error(exc)
+    if not wants_json():
+        return redirect(url_for("studio.job", job_id=job.id), code=303)
+    body = {
+        "id": job.id,
+        "status_url": url_for("studio.job", job_id=job.id),
+        "events_url": url_for("studio.job_events", job_id=job.id),
+    }
+    return jsonify(body), 202
+
+
+def _form_with_error(exc: ApiError) -> tuple[str, int]:
+    """Re-render the form with the user's values and a message (the no-script path)."""
+    moderation = exc.extra.get("moderation") if exc.extra else None
+    page = render_template(
+        "index.html",
+        options=form_options(),
+        values=request.form,
+        error={"message": exc.message, "param": exc.param, "moderation": moderation},
+    )
+    return page, exc.status
+
+
+@bp.get("/jobs/<job_id>")
+def job(job_id: str):
+    """A job's status: JSON for the page's script, an auto-refreshing page without script."""
+    view = get_generation_service().job_view(job_id, browser_requester(), is_admin_request())
+    if wants_json():
+        return jsonify(view)
+    return render_template("job.html", job=view, final=view["status"] in FINAL_STATES)
+
+
+@bp.get("/jobs/<job_id>/events")
+def job_events(job_id: str):
+    """Server-sent events for one job, until it reaches a final state."""
+    events = get_generation_service().events(job_id, browser_requester(), is_admin_request())
+    response = Response(stream_with_context(events), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx would otherwise hold the stream
+    return response
+
+
+@bp.post("/jobs/<job_id>/cancel")
+def cancel(job_id: str):
+    """Cancel one of this browser's jobs."""
+    view = get_generation_service().cancel(job_id, browser_requester(), is_admin_request())
+    if wants_json():
+        return jsonify(view)
+    return redirect(url_for("studio.job", job_id=job_id), code=303)
+
+
+@bp.get("/images/<image_id>.png")
+def image(image_id: str):
+    """One of this browser's images; ``?download=1`` saves it instead of showing it."""
+    path = get_generation_service().image_file(image_id, browser_requester(), is_admin_request())
+    download = request.args.get("download") == "1"
+    response = send_file(
+        path,
+        mimetype="image/png",
+        as_attachment=download,
+        download_name=f"safecanvas-{image_id}.png",
+        max_age=3600,
+    )
+    # Only its owner may see an image, so no shared cache may keep a copy.
+    response.cache_control.public = False
+    response.cache_control.private = True
+    return response
+
+
+@bp.get("/history")
+def history():
+    """This browser's recent images, newest first."""
+    images = get_generation_service().recent_images(browser_requester(), limit=48)
+    return render_template("history.html", images=images)
