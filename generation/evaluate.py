@@ -26,6 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--guidance", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument("--model-dir", default="instance/models")
     p.add_argument("--json", dest="json_out", default=None, help="write the report here")
     p.add_argument("--images", default=None, help="save a contact sheet PNG here")
@@ -142,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from .generator import Generator
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     gen = Generator(model_dir=args.model_dir).load()
     report, images = evaluate(gen, args.version, args.suite, args.steps, args.guidance, args.seed)
     print(
@@ -161,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
             k: report[k] for k in ("steps", "guidance_scale", "seed", "summary")
         }
         gen.registry.set_evaluation(version.name, evaluation)
+        from .cards import refresh
+
+        version = gen.registry.get(version.name)
+        parent = gen.registry.get(version.parent) if version.parent else None
+        print(f"recorded in {refresh(version, parent)}")
     return 0
 
 

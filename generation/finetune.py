@@ -34,6 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--targets", default=DEFAULT_TARGETS, help="comma-separated module names")
     p.add_argument("--validation-every", type=int, default=200)
+    p.add_argument("--validation-steps", type=int, default=25, help="sampling steps")
     p.add_argument("--validation-prompt", action="append", default=None)
     p.add_argument("--model-dir", default="instance/models")
     p.add_argument("--threads", type=int, default=1)
@@ -58,7 +59,7 @@ def check_args(args: argparse.Namespace, registry) -> None:
             raise GenerationError(f"--{flag.replace('_', '-')} must be at least 1")
 
 
-def log_validation(pipe, prompts: list[str], seed: int, path: Path) -> None:
+def log_validation(pipe, prompts: list[str], seed: int, steps: int, path: Path) -> None:
     """Sample the validation prompts with fixed seeds and save them side by side."""
     import torch
 
@@ -66,7 +67,7 @@ def log_validation(pipe, prompts: list[str], seed: int, path: Path) -> None:
 
     gens = [torch.Generator("cpu").manual_seed(seed + i) for i in range(len(prompts))]
     pipe.unet.eval()
-    images = pipe(prompt=prompts, generator=gens, num_inference_steps=25, guidance_scale=3.0)
+    images = pipe(prompt=prompts, generator=gens, num_inference_steps=steps, guidance_scale=3.0)
     pipe.unet.train()
     path.parent.mkdir(parents=True, exist_ok=True)
     contact_sheet(images, str(path), columns=len(prompts), scale=4)

@@ -79,9 +79,11 @@ class Generator:
 
     @property
     def text_encoder(self):
-        """The TextEncoder in use: the process-wide MiniLM for canvas-shapes."""
-        if self.external:
-            return getattr(self._pipe, "text_encoder", None)
+        """The MiniLM TextEncoder: canvas-shapes' conditioning, shared with moderation.
+
+        External checkpoints bring their own CLIP encoder inside the pipeline; this one is
+        still the process-wide MiniLM, so moderation gets the same object either way.
+        """
         if self._text_encoder is None:
             from .text_encoder import shared_text_encoder
 

@@ -54,7 +54,7 @@ def load_canvas(registry: Registry, base: Version, device: str, encoder):
     registry.verify(base)
     try:
         unet = UNet2DConditionModel.from_pretrained(
-            str(base.path / "unet"), use_safetensors=True, torch_dtype=dtype_for(device)
+            str(base.path / "unet"), use_safetensors=True, dtype=dtype_for(device)
         )
         scheduler = DDPMScheduler.from_pretrained(str(base.path / "scheduler"))
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
@@ -83,7 +83,7 @@ def load_external(model: str, device: str):
 
     try:
         pipe = AutoPipelineForText2Image.from_pretrained(
-            model, torch_dtype=dtype_for(device), use_safetensors=True
+            model, dtype=dtype_for(device), use_safetensors=True
         )
     except Exception as exc:  # hub, config and weight errors all mean "cannot load"
         raise ModelLoadError(f"cannot load model {model!r}: {exc}") from exc

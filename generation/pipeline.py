@@ -29,6 +29,8 @@ class CanvasShapesPipeline(DiffusionPipeline, StableDiffusionLoraLoaderMixin):
         super().__init__()
         self.register_modules(unet=unet, scheduler=scheduler)
         self.encoder = None  # a generation.text_encoder.TextEncoder, set by the loader
+        # The LoRA mixin looks for a text encoder to adapt; MiniLM stays frozen and unadapted.
+        self.text_encoder = None
 
     def encode_prompt(self, prompts: list[str]) -> torch.Tensor:
         """MiniLM token states for the prompts, on the UNet's device and dtype."""

@@ -152,18 +152,21 @@ def main(argv: list[str] | None = None) -> int:
         "train_seconds": 0.0,
         "losses": [],
     }
+    if args.export_only:  # keeps the recorded command and arguments of the training run
+        export(unet, ema, Path(args.export_dir), state)
+        print(f"exported step {state['step']} to {args.export_dir}")
+        return 0
+
     state.update(
         config={
             "unet": {k: list(v) if isinstance(v, tuple) else v for k, v in UNET_CONFIG.items()}
         },
         args={k: v for k, v in vars(args).items() if k != "export_only"},
-        command="python -m generation train-base "
-        + shlex.join(argv if argv is not None else sys.argv[2:]),
+        command=shlex.join(
+            ["python", "-m", "generation", "train-base"]
+            + list(argv if argv is not None else sys.argv[2:])
+        ),
     )
-    if args.export_only:
-        export(unet, ema, Path(args.export_dir), state)
-        print(f"exported step {state['step']} to {args.export_dir}")
-        return 0
 
     # 2. Data: images drawn once, caption token states computed once.
     t0 = time.time()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from safety.encoder import ENCODER_ID, classifier_encoder
 from safety.errors import ModerationUnavailable
 from safety.normalize import readable
 from safety.verdict import CATEGORIES
@@ -49,10 +50,12 @@ class PromptClassifier:
         self._head = None
         head, meta = _read_head(self.head_path)
         self.minor_factor = float(meta.get("minor_factor", 0.5))
-        if self._encoder is None:
-            from generation.text_encoder import shared_text_encoder
-
-            self._encoder = shared_text_encoder()
+        if meta.get("encoder", ENCODER_ID) != ENCODER_ID:
+            raise ModerationUnavailable(f"classifier head was trained for {meta['encoder']}")
+        try:
+            self._encoder = classifier_encoder(self._encoder)
+        except Exception as exc:
+            raise ModerationUnavailable(f"text encoder failed to load: {exc}") from exc
         digest = hashlib.sha256(self.head_path.read_bytes()).hexdigest()
         self.version = f"clf-{digest[:8]}"
         self._head = head

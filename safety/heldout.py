@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 
 from safety.evaluate import Row
-from safety.train import SHARED, TEST_SHARE
+from safety.train import SHARED, SPLIT_SEED, TEST_SHARE
 from safety.training import TRAINING_DIR, read_coco, read_i2p, read_written, split
 from safety.verdict import order_categories
 
@@ -48,8 +48,8 @@ def obfuscate(text: str, kind: str, words: set[str], rng: random.Random) -> str:
 
 def heldout_sets(args: argparse.Namespace) -> dict[str, list[Row]]:
     """Named held-out sets of labelled rows."""
-    _, i2p = split(read_i2p(args.i2p), TEST_SHARE, args.seed)
-    _, coco = split(read_coco(args.coco, args.coco_limit, args.seed), TEST_SHARE, args.seed)
+    _, i2p = split(read_i2p(args.i2p), TEST_SHARE, SPLIT_SEED)
+    _, coco = split(read_coco(args.coco, args.coco_limit, SPLIT_SEED), TEST_SHARE, SPLIT_SEED)
     written = read_written(args.written, styled_copies=0)
     high = [e for e in i2p if e.meta["inapp"] >= 70 or e.meta["nudity"] >= 50]
 
@@ -73,16 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--coco", type=Path, default=SHARED / "coco_captions_dev.csv")
     p.add_argument("--written", type=Path, default=TRAINING_DIR / "prompts_test.tsv")
     p.add_argument("--coco-limit", type=int, default=12000)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--csv-dir", type=Path, help="also write each set as text,label,category")
     p.add_argument("--cache", type=Path, help="embedding cache (.npz) to speed up reruns")
     p.add_argument("--head", type=Path, help="classifier head (default: the shipped one)")
     args = p.parse_args(argv)
-    from generation.text_encoder import shared_text_encoder
+    from safety.encoder import classifier_encoder
     from safety.moderation import Moderation
     from safety.training import EmbeddingCache
 
-    encoder = EmbeddingCache(shared_text_encoder(), args.cache) if args.cache else None
+    encoder = EmbeddingCache(classifier_encoder(), args.cache) if args.cache else None
     mod = Moderation(encoder=encoder, classifier_path=args.head)
     mod.load(parts=("blocklist", "classifier"))
     sets = heldout_sets(args)

@@ -29,6 +29,7 @@ from safety.verdict import CATEGORIES
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 CONCEPTS = Path(__file__).with_name("data") / "concepts.json"
 TEST_SHARE = 0.3  # of I2P and COCO rows, never trained on (see safety/heldout.py)
+SPLIT_SEED = 0  # fixed: the held-out split must not move when the training seed does
 VAL_SHARE = 0.2  # of the remaining benign rows, used only to set thresholds
 
 
@@ -40,28 +41,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--written", type=Path, default=TRAINING_DIR / "prompts_train.tsv")
     p.add_argument("--coco-limit", type=int, default=12000)
     p.add_argument("--out", type=Path, default=DEFAULT_HEAD)
-    p.add_argument("--cache", type=Path, default=Path("instance/embeddings.npz"))
+    p.add_argument("--cache", type=Path, default=Path("instance/embeddings-int8.npz"))
     p.add_argument("--target-fpr", type=float, default=0.003, help="union FPR on validation")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--weight-decay", type=float, default=1e-2)
     p.add_argument("--i2p-other-weight", type=float, default=0.5, help="non-sexual I2P positives")
     p.add_argument("--hidden", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="initialisation (not the data split)")
+    p.add_argument("--ensemble", type=int, default=5, help="heads averaged in logit space")
     return p.parse_args(argv)
 
 
 def training_sets(args: argparse.Namespace) -> tuple[list[Example], list[Example]]:
     """(fit, validation) examples; the held-out test split is left untouched."""
-    i2p_train, _ = split(read_i2p(args.i2p), TEST_SHARE, args.seed)
-    coco_train, _ = split(read_coco(args.coco, args.coco_limit, args.seed), TEST_SHARE, args.seed)
+    i2p_train, _ = split(read_i2p(args.i2p), TEST_SHARE, SPLIT_SEED)
+    coco = read_coco(args.coco, args.coco_limit, SPLIT_SEED)
+    coco_train, _ = split(coco, TEST_SHARE, SPLIT_SEED)
     i2p_train = [e for e in i2p_train if e.source != "i2p-ambiguous"]
     for ex in i2p_train:
         noisy = ex.labels and "sexual" not in ex.labels  # labels from images, often harmless text
         ex.weight = args.i2p_other_weight if noisy else 1.0
     benign_fit, benign_val = split(
-        [e for e in i2p_train + coco_train if not e.labels], VAL_SHARE, args.seed + 1
+        [e for e in i2p_train + coco_train if not e.labels], VAL_SHARE, SPLIT_SEED + 1
     )
-    written = read_written(args.written, styled_copies=3, seed=args.seed)
+    written = read_written(args.written, styled_copies=3, seed=SPLIT_SEED)
     for ex in written:
         ex.weight = 2.0 if ex.labels else 1.0
     fit = benign_fit + [e for e in i2p_train if e.labels and e.weight > 0] + written
@@ -77,11 +80,28 @@ def label_matrix(examples: list[Example]) -> np.ndarray:
     return y
 
 
-def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray, args: argparse.Namespace) -> dict:
+def fit_ensemble(x: np.ndarray, y: np.ndarray, w: np.ndarray, args: argparse.Namespace) -> dict:
+    """Fit several seeds and merge them into one wider MLP that averages their logits.
+
+    Mean of k heads' logits = [h_1 .. h_k] @ [W2_1; ..; W2_k] / k + mean(b2): one MLP whose
+    hidden layer is the concatenation, so the runtime stays a single matrix pipeline.
+    """
+    heads = [fit_mlp(x, y, w, args, args.seed + i) for i in range(args.ensemble)]
+    return {
+        "w1": np.concatenate([h["w1"] for h in heads], axis=1),
+        "b1": np.concatenate([h["b1"] for h in heads]),
+        "w2": np.concatenate([h["w2"] for h in heads], axis=0) / len(heads),
+        "b2": np.mean([h["b2"] for h in heads], axis=0),
+    }
+
+
+def fit_mlp(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, args: argparse.Namespace, seed: int
+) -> dict:
     """Train Linear-ReLU-Linear with weighted, class-balanced BCE; return numpy weights."""
     import torch
 
-    torch.manual_seed(args.seed)
+    torch.manual_seed(seed)
     xt, yt, wt = map(torch.from_numpy, (x, y, w.astype(np.float32)))
     pos = yt.sum(0).clamp(min=1)
     pos_weight = ((len(yt) - pos) / pos).clamp(max=30.0).sqrt()
@@ -128,13 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from safetensors.numpy import save_file
 
-    from generation.text_encoder import shared_text_encoder
+    from safety.encoder import ENCODER_ID, classifier_encoder
 
     args = parse_args(argv)
     torch.set_num_threads(2)
     started = time.time()
     fit, val = training_sets(args)
-    cache = EmbeddingCache(shared_text_encoder(), args.cache)
+    cache = EmbeddingCache(classifier_encoder(), args.cache)
     concepts_json = json.loads(CONCEPTS.read_text(encoding="utf-8"))
     texts, cats = [], []
     for c, descriptions in concepts_json.items():
@@ -147,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     x_val = concept_features(cache.embed([e.text for e in val]), concepts, concept_category)
     mean, std = x_fit.mean(0), x_fit.std(0) + 1e-6
     weights = np.array([e.weight for e in fit], dtype=np.float32)
-    head = fit_mlp((x_fit - mean) / std, label_matrix(fit), weights, args)
+    head = fit_ensemble((x_fit - mean) / std, label_matrix(fit), weights, args)
     hidden = np.maximum(((x_val - mean) / std) @ head["w1"] + head["b1"], 0)
     val_scores = 1 / (1 + np.exp(-(hidden @ head["w2"] + head["b2"])))
     thresholds = choose_thresholds(val_scores, args.target_fpr)
@@ -156,7 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "categories": json.dumps(CATEGORIES),
         "minor_factor": "0.5",
-        "trained_on": json.dumps({"fit": len(fit), "validation_benign": len(val)}),
+        "encoder": ENCODER_ID,
+        "trained_on": json.dumps(
+            {"fit": len(fit), "validation_benign": len(val), "ensemble": args.ensemble}
+        ),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(args.out), meta)

@@ -112,6 +112,7 @@ def api_key_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
+        """Check the key, then run the view."""
         if api_key_from_request() is None:
             raise Unauthorized("A valid API key is required: send 'Authorization: Bearer <key>'.")
         return view(*args, **kwargs)
@@ -132,6 +133,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
+        """Let admins through; others get 401/403 or the login page."""
         if is_admin_request():
             if current_user.is_authenticated and api_key_from_request() is None:
                 g.requester = f"user:{current_user.username}"

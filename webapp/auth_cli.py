@@ -72,4 +72,5 @@ def create_admin_command(username: str, password: str | None) -> None:
 
 
 def _when(value) -> str:
+    """A timestamp for the listing, or '-'."""
     return value.strftime("%Y-%m-%d %H:%M") if value else "-"

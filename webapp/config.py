@@ -148,3 +148,6 @@ def test_config(instance_path: str, **overrides: Any) -> dict:
     cfg.update({"TESTING": True, "WTF_CSRF_ENABLED": False})
     cfg.update(overrides)
     return cfg
+
+
+test_config.__test__ = False  # a factory for tests, not a test: keep pytest from collecting it

@@ -48,6 +48,7 @@ class GenerationService(JobViews):
     """Accepts generation requests for one app and answers questions about their jobs."""
 
     def __init__(self, app: Flask, queue: JobQueue) -> None:
+        """Bind to the app's database, models, refusal log, guard and queue."""
         self.app, self.queue = app, queue
         self.factory = session_factory(app)
         self.services = get_services(app)

@@ -46,6 +46,7 @@ class JobViews:
             return self._view(session, job)
 
     def _view(self, session, job: Job) -> dict[str, Any]:
+        """The JSON view of a job row."""
         images = session.scalars(
             select(Image).where(Image.job_id == job.id).order_by(Image.position)
         ).all()
@@ -86,6 +87,7 @@ class JobViews:
         return self._stream(job_id, first)
 
     def _stream(self, job_id: str, view: dict[str, Any]) -> Iterator[str]:
+        """Yield an event whenever the view changes, until a final state (bounded)."""
         deadline = time.monotonic() + self.timeout_s + 30
         last_sent, last_beat = None, time.monotonic()
         while True:

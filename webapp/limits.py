@@ -13,24 +13,28 @@ import math
 import time
 
 from flask import Flask, Response, current_app, has_request_context, request
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RateLimitExceeded
 from limits import RateLimitItemPerSecond, parse
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from webapp.auth import requester_key
-from webapp.errors import TooManyRequests
+from webapp.errors import TooManyRequests, error_response
 
 EXTENSION = "safecanvas.refusal_guard"
 log = logging.getLogger(__name__)
 
-limiter = Limiter(key_func=requester_key, headers_enabled=True)
+# No X-RateLimit-*/Retry-After on every response: flask-limiter would also stretch the
+# Retry-After of our own 503s to its window's reset. A 429 gets its Retry-After below.
+limiter = Limiter(key_func=requester_key, headers_enabled=False)
 
 
 def _api_rate() -> str:
+    """The API quota, read per request so tests and reloads can change it."""
     return current_app.config["SAFECANVAS_RATE_LIMIT"]
 
 
 def _form_rate() -> str:
+    """The browser form's quota per address."""
     return current_app.config["SAFECANVAS_FORM_RATE_LIMIT"]
 
 
@@ -63,6 +67,7 @@ class RefusalGuard:
     """Counts refusals per requester in the limiter's storage and enforces the cool-down."""
 
     def __init__(self, storage, rate: str, cooldown_s: int, prefix: str = "") -> None:
+        """Count in the limiter's storage with its own strategies."""
         self.item = parse(rate)
         self.cooldown = RateLimitItemPerSecond(1, cooldown_s)
         self.counter = MovingWindowRateLimiter(storage)
@@ -109,16 +114,29 @@ class RefusalGuard:
 def init_app(app: Flask) -> None:
     """Bind the limiter to the configured storage and attach the refusal guard."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["SAFECANVAS_RATE_LIMIT_STORAGE"])
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # A Redis outage must not turn every API call into a 500: count in memory meanwhile.
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
     app.extensions[EXTENSION] = RefusalGuard(
         limiter.storage,
         app.config["SAFECANVAS_REFUSAL_LIMIT"],
         app.config["SAFECANVAS_REFUSAL_COOLDOWN_S"],
         app.config.get("RATELIMIT_KEY_PREFIX", ""),
+    )
+
+
+def _rate_limited(exc: RateLimitExceeded) -> Response:
+    """429 in our error shape, with Retry-After until the breached window resets."""
+    current = limiter.current_limit
+    retry = max(1, math.ceil(current.reset_at - time.time())) if current else 60
+    return error_response(
+        429,
+        f"Rate limit exceeded ({exc.description}); retry after {retry} s.",
+        "rate_limit_exceeded",
+        "rate_limit_error",
+        retry_after=retry,
     )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, jsonify
 
+from webapp.openai_api import IGNORED, PASSED
 from webapp.params import FIELDS, bound
 from webapp.refusal_log import REVIEW_STATUSES
 from webapp.services import get_services
@@ -39,11 +41,13 @@ def field_schema(limits: Any) -> dict[str, Any]:
 
 
 def _body(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """A required JSON request body that allows no unknown fields."""
     schema = {"type": "object", "properties": props, "additionalProperties": False}
     return {"required": True, "content": {JSON: {"schema": schema | {"required": required}}}}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
+    """Documented error responses for the given status codes."""
     names = {
         400: "Bad input or refused by moderation",
         401: "Missing or invalid API key",
@@ -58,11 +62,13 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 
 def _ok(description: str, schema: dict[str, Any] | None = None, status: int = 200) -> dict:
+    """A success response."""
     content = {JSON: {"schema": schema or {"type": "object"}}}
     return {str(status): {"description": description, "content": content}}
 
 
 def _op(summary: str, responses: dict, body: dict | None = None, params: list | None = None):
+    """One operation."""
     op: dict[str, Any] = {"summary": summary, "responses": responses}
     if body:
         op["requestBody"] = body
@@ -72,10 +78,12 @@ def _op(summary: str, responses: dict, body: dict | None = None, params: list | 
 
 
 def _path_param(name: str) -> dict[str, Any]:
+    """A required path parameter."""
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
 
 def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional query parameter."""
     return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
@@ -103,7 +111,8 @@ GENERATING = (400, 401, 409, 429, 503)
 def _bodies(limits: Any) -> dict[str, dict[str, Any]]:
     """Request bodies of the generating endpoints and the review action."""
     gen = field_schema(limits)
-    oai = {k: gen[k] for k in ("prompt", "n", "size", "seed")}
+    oai = {k: gen[k] for k in PASSED}
+    oai |= {k: {"description": "Accepted for OpenAI compatibility; unused."} for k in IGNORED}
     oai["response_format"] = {"type": "string", "enum": ["url", "b64_json"]}
     oai["user"] = {"type": "string", "maxLength": 256}
     oai["model"] = {"type": "string"}
@@ -194,6 +203,7 @@ def build_document(limits: Any) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for path, method, summary, ok, errors, body, params in ops:
         paths.setdefault(path, {})[method] = _op(summary, ok | _errors(*errors), body, params)
+    _link_jobs(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "SafeCanvas API", "version": "1"},
@@ -203,6 +213,31 @@ def build_document(limits: Any) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
+    }
+
+
+QUEUED_SCHEMA = {
+    "type": "object",
+    "required": ["id", "status_url", "events_url"],
+    "properties": {k: {"type": "string"} for k in ("id", "status", "status_url", "events_url")},
+}
+
+
+def _link_jobs(paths: dict[str, Any]) -> None:
+    """Name every operation and link a queued job to the operations that take its id."""
+    for path, methods in paths.items():
+        for method, op in methods.items():
+            op["operationId"] = re.sub(r"\W+", "_", f"{method}{path}").strip("_")
+    queued = paths["/api/v1/jobs"]["post"]["responses"]["202"]
+    queued["content"][JSON]["schema"] = QUEUED_SCHEMA
+    targets = [
+        op["operationId"]
+        for path in ("/api/v1/jobs/{job_id}", "/api/v1/jobs/{job_id}/events")
+        for op in paths[path].values()
+    ]
+    queued["links"] = {
+        name: {"operationId": name, "parameters": {"job_id": "$response.body#/id"}}
+        for name in targets
     }
 
 

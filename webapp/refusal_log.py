@@ -14,10 +14,12 @@ from webapp.db import session_factory, session_scope
 from webapp.errors import InvalidRequest, NotFound
 from webapp.metrics import observe_refusal
 from webapp.models import Refusal, utcnow
+from webapp.params import clean_text
 
 EXTENSION = "safecanvas.refusal_log"
 REVIEW_STATUSES = ("unreviewed", "confirmed", "false_positive")
 MAX_PER_PAGE = 200
+MAX_ID = 2**63 - 1  # larger ids overflow the database's integer, so they cannot exist
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -33,6 +35,7 @@ class RefusalLog:
     """Records refusals and answers the admin's questions about them."""
 
     def __init__(self, factory: sessionmaker) -> None:
+        """Write and read through ``factory`` sessions."""
         self.factory = factory
 
     def record(
@@ -128,8 +131,9 @@ class RefusalLog:
             raise InvalidRequest(
                 f"status must be one of {', '.join(REVIEW_STATUSES)}.", param="status"
             )
+        note = clean_text("note", note) if note else note
         with session_scope(self.factory) as session:
-            row = session.get(Refusal, refusal_id)
+            row = session.get(Refusal, refusal_id) if 0 < refusal_id <= MAX_ID else None
             if row is None:
                 raise NotFound(f"No refusal with id {refusal_id}.")
             row.review_status = status
@@ -141,7 +145,7 @@ class RefusalLog:
     def get(self, refusal_id: int) -> Refusal | None:
         """One refusal by id."""
         with session_scope(self.factory) as session:
-            return session.get(Refusal, refusal_id)
+            return session.get(Refusal, refusal_id) if 0 < refusal_id <= MAX_ID else None
 
 
 _FILTERS = ("stage", "category", "since", "until", "requester", "review_status")

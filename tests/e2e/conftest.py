@@ -27,7 +27,9 @@ def free_port() -> int:
 
 def server_env(instance: Path, **extra: str) -> dict[str, str]:
     """Environment for the server and the CLI: one instance folder, generous limits."""
-    env = dict(os.environ)
+    # Inherit the model choice, never another database, image folder or limit storage.
+    keep = {"SAFECANVAS_MODEL", "SAFECANVAS_MODEL_DIR"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECANVAS_") or k in keep}
     env.update(
         {
             "SAFECANVAS_INSTANCE_PATH": str(instance),
@@ -62,8 +64,9 @@ def flask_cli(instance: Path, *args: str) -> str:
 class Server:
     """gunicorn serving ``webapp:create_app()`` in its own process group."""
 
-    def __init__(self, instance: Path) -> None:
+    def __init__(self, instance: Path, **env: str) -> None:
         self.instance = instance
+        self.env = env  # extra SAFECANVAS_* settings for this server
         self.proc: subprocess.Popen | None = None
         self.port = 0
 
@@ -74,9 +77,15 @@ class Server:
         """Start and wait (bounded) until /readyz says the model and moderation are loaded."""
         self.port = free_port()
         log = open(self.instance / f"server-{self.port}.log", "w")  # noqa: SIM115
-        env = server_env(self.instance, HOST="127.0.0.1", PORT=str(self.port))
+        env = server_env(self.instance, HOST="127.0.0.1", PORT=str(self.port), **self.env)
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "webapp:create_app()"],
+            [
+                str(BIN / "gunicorn"),
+                "-c",
+                "gunicorn.conf.py",
+                "--no-control-socket",  # the default path is shared by every gunicorn here
+                "webapp:create_app()",
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -117,20 +117,20 @@ def test_cancel_a_queued_and_a_running_job(server, keys):
 
 
 def test_openai_client_generates_and_raises_on_refusal(server, keys):
-    client = openai.OpenAI(
-        base_url=server.url("/v1"), api_key=keys["user"], max_retries=0, timeout=120
-    )
     size = _limits(server)["size"]["enum"][0]
-    result = client.images.generate(
-        prompt=BENIGN, n=1, size=size, response_format="b64_json", extra_body={"steps": FEW_STEPS}
-    )
-    assert len(result.data) == 1 and result.data[0].b64_json
-    with pytest.raises(openai.BadRequestError) as info:
-        client.images.generate(prompt=UNSAFE, n=1, size=size, extra_body={"steps": FEW_STEPS})
-    assert info.value.code == "content_policy_violation"
-    bad = openai.OpenAI(base_url=server.url("/v1"), api_key="sc_nope", max_retries=0)
-    with pytest.raises(openai.AuthenticationError):
-        bad.images.generate(prompt=BENIGN, n=1)
+    steps = {"steps": FEW_STEPS}  # our extension, sent as extra JSON
+    url = server.url("/v1")
+    with openai.OpenAI(base_url=url, api_key=keys["user"], max_retries=0, timeout=120) as client:
+        result = client.images.generate(
+            prompt=BENIGN, n=1, size=size, response_format="b64_json", extra_body=steps
+        )
+        assert len(result.data) == 1 and result.data[0].b64_json
+        with pytest.raises(openai.BadRequestError) as info:
+            client.images.generate(prompt=UNSAFE, n=1, size=size, extra_body=steps)
+        assert info.value.code == "content_policy_violation"
+    with openai.OpenAI(base_url=url, api_key="sc_nope", max_retries=0) as bad:
+        with pytest.raises(openai.AuthenticationError):
+            bad.images.generate(prompt=BENIGN, n=1)
 
 
 @pytest.mark.parametrize(

@@ -146,3 +146,23 @@ def test_graceful_shutdown_fails_what_it_cannot_finish(tmp_path, monkeypatch):
     views = [client.get(f"/api/v1/jobs/{i}", headers=bearer(key)).get_json() for i in ids]
     assert views[0]["status"] == "succeeded"  # the running batch was let finish
     assert views[1]["status"] == "failed" and views[1]["error"]["code"] == "interrupted"
+
+
+def test_a_job_ended_by_another_process_is_not_run(tmp_path, monkeypatch):
+    app = make_app(tmp_path, monkeypatch)
+    client, key = app.test_client(), make_key(app)
+    gen = get_services(app).generator
+    gen.step_s = 0.05
+    ids = [  # different steps: never one batch
+        client.post(
+            "/api/v1/jobs", json={"prompt": "x", "steps": s}, headers=bearer(key)
+        ).get_json()["id"]
+        for s in (6, 7)
+    ]
+    with session_scope(session_factory(app)) as session:  # as a sibling worker's cancel would
+        session.get(Job, ids[1]).status = "cancelled"
+    assert wait_final(client, ids[0], key)["status"] == "succeeded"
+    time.sleep(0.3)
+    view = client.get(f"/api/v1/jobs/{ids[1]}", headers=bearer(key)).get_json()
+    assert view["status"] == "cancelled" and view["images"] == []
+    assert gen.batches == [1]

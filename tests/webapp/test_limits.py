@@ -94,3 +94,10 @@ def test_a_rate_limit_storage_outage_is_not_a_500(tmp_path, monkeypatch):
     client, key = app.test_client(), make_key(app)
     assert _post(client, key).status_code == 202
     assert _post(client, key, "forbidden").status_code == 400
+
+
+def test_served_responses_carry_no_retry_after(tmp_path, monkeypatch):
+    app = make_app(tmp_path, monkeypatch, SAFECANVAS_RATE_LIMIT="5/minute")
+    client, key = app.test_client(), make_key(app)
+    response = _post(client, key)
+    assert response.status_code == 202 and "Retry-After" not in response.headers

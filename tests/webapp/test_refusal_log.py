@@ -116,3 +116,7 @@ def test_admin_review_errors(admin_api):
         "/admin/api/refusals/99/review", json={"status": "confirmed"}, headers=bearer(admin)
     )
     assert gone.status_code == 404
+    huge = client.post(
+        f"/admin/api/refusals/{2**120}/review", json={"status": "confirmed"}, headers=bearer(admin)
+    )
+    assert huge.status_code == 404

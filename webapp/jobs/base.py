@@ -15,6 +15,7 @@ class QueueFull(Exception):
     """The queue holds its maximum; the client should retry after ``retry_after`` seconds."""
 
     def __init__(self, retry_after: int) -> None:
+        """Remember when to retry."""
         super().__init__(f"queue full, retry after {retry_after}s")
         self.retry_after = retry_after
 

@@ -22,6 +22,7 @@ class InProcessQueue(JobQueue):
     """
 
     def __init__(self, max_size: int, batch_max: int, batch_wait_s: float) -> None:
+        """Bounds, batch size and wait window (seconds)."""
         self.max_size = max_size
         self.batch_max = batch_max
         self.batch_wait_s = batch_wait_s

@@ -50,6 +50,7 @@ def is_orphaned(worker: str | None, me: str) -> bool:
 
 
 def _as_aware(value: datetime) -> datetime:
+    """SQLite returns naive UTC datetimes."""
     return value if value.tzinfo is not None else value.replace(tzinfo=utcnow().tzinfo)
 
 

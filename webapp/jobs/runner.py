@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -29,6 +28,7 @@ class ProgressWriter:
     """Persists per-step progress of a batch's jobs, at most every PROGRESS_EVERY_S."""
 
     def __init__(self, factory: sessionmaker, job_ids: list[str]) -> None:
+        """Write progress for these jobs."""
         self.factory, self.job_ids = factory, job_ids
         self._last = 0.0
 
@@ -51,47 +51,17 @@ class BatchRunner:
     """The queue's runner; owns everything after a job was accepted."""
 
     def __init__(self, factory, services, refusal_log, guard, image_dir: str) -> None:
+        """Bind to the app's database, models, refusal log and image folder."""
         self.factory, self.services = factory, services
         self.refusal_log, self.guard = refusal_log, guard
         self.image_dir = Path(image_dir)
-        self._lock = threading.Lock()
 
     def __call__(self, batch: list[WorkItem]) -> None:
-        """Run a batch of compatible items as one pipeline call."""
+        """Run a batch of compatible items as one pipeline call, then end every job."""
         live = [item for item in batch if self._start(item)]
-        if not live:
+        results = self._generate(live) if live else None
+        if results is None:
             return
-        gen = self.services.generator
-
-        def should_cancel() -> bool:
-            now = time.monotonic()
-            return all(i.cancel.is_set() or now > i.deadline for i in live)
-
-        progress = ProgressWriter(self.factory, [i.job_id for i in live])
-        started = time.perf_counter()
-        try:
-            if len(live) == 1:
-                kwargs = {"progress": progress, "should_cancel": should_cancel}
-                results = [gen.generate(live[0].request, **kwargs)]
-            else:
-                reqs = [i.request for i in live]
-                results = gen.generate_batch(reqs, progress=progress, should_cancel=should_cancel)
-        except GenerationCancelled:
-            for item in live:
-                self._end_interrupted(item)
-            return
-        except InvalidGenerationRequest as exc:
-            for item in live:
-                self._end(item, "failed", code="invalid_request", message=str(exc))
-            return
-        except Exception:
-            log.exception("generation failed for jobs %s", [i.job_id for i in live])
-            count_error("generation_failed")
-            for item in live:
-                self._end(item, "failed", code="generation_failed", message="Generation failed.")
-            return
-        steps = live[0].request.steps or getattr(gen.limits, "default_steps", 0)
-        observe_generation(results[0].version, time.perf_counter() - started, steps, len(live))
         for item, result in zip(live, results, strict=True):
             if item.cancel.is_set() or time.monotonic() > item.deadline:
                 self._end_interrupted(item)
@@ -103,18 +73,51 @@ class BatchRunner:
                 count_error("store_failed")
                 self._end(item, "failed", code="generation_failed", message="Storing failed.")
 
+    def _generate(self, live: list[WorkItem]) -> list[Any] | None:
+        """The pipeline call; on failure every job is ended and None returned."""
+        gen = self.services.generator
+
+        def should_cancel() -> bool:
+            """Stop the pipeline only when nobody in the batch still wants the result."""
+            now = time.monotonic()
+            return all(i.cancel.is_set() or now > i.deadline for i in live)
+
+        progress = ProgressWriter(self.factory, [i.job_id for i in live])
+        started = time.perf_counter()
+        try:
+            reqs = [i.request for i in live]
+            results = gen.generate_batch(reqs, progress=progress, should_cancel=should_cancel)
+        except GenerationCancelled:
+            for item in live:
+                self._end_interrupted(item)
+            return None
+        except InvalidGenerationRequest as exc:
+            for item in live:
+                self._end(item, "failed", code="invalid_request", message=str(exc))
+            return None
+        except Exception:
+            log.exception("generation failed for jobs %s", [i.job_id for i in live])
+            count_error("generation_failed")
+            for item in live:
+                self._end(item, "failed", code="generation_failed", message="Generation failed.")
+            return None
+        steps = live[0].request.steps or 0
+        observe_generation(results[0].version, time.perf_counter() - started, steps, len(live))
+        return results
+
     def _start(self, item: WorkItem) -> bool:
         """Mark a job running; a cancelled or expired one ends here instead."""
         if item.cancel.is_set() or time.monotonic() > item.deadline:
             self._end_interrupted(item)
             return False
         with session_scope(self.factory) as session:
-            session.execute(
+            started = session.execute(
                 update(Job)
                 .where(Job.id == item.job_id, Job.status == "queued")
                 .values(status="running", started_at=utcnow(), progress=0.0)
             )
-        return True
+        # Zero rows: another process (or an admin) already ended it, e.g. cancelled it.
+        return started.rowcount == 1
 
     def _end_interrupted(self, item: WorkItem) -> None:
         """Cancelled by the requester, or past its deadline."""
@@ -181,8 +184,8 @@ class BatchRunner:
             moderator_version=verdict.moderator_version,
         )
 
-    def _store(self, item: WorkItem, result: Any, moderator: str) -> None:
-        """Write the PNGs, then the Image rows and the final state in one transaction."""
+    def _write_pngs(self, item: WorkItem, result: Any, moderator: str) -> list[Image]:
+        """Write each image atomically under the image folder; the rows to insert."""
         folder = self.image_dir / item.job_id[:2]
         folder.mkdir(parents=True, exist_ok=True)
         rows = []
@@ -205,9 +208,13 @@ class BatchRunner:
                     moderator_version=moderator,
                 )
             )
+        return rows
+
+    def _store(self, item: WorkItem, result: Any, moderator: str) -> None:
+        """Write the PNGs, then the Image rows and the final state in one transaction."""
+        rows = self._write_pngs(item, result, moderator)
         with session_scope(self.factory) as session:
-            session.add_all(rows)
-            session.execute(
+            done = session.execute(
                 update(Job)
                 .where(Job.id == item.job_id, Job.status == "running")
                 .values(
@@ -218,4 +225,9 @@ class BatchRunner:
                     moderator_version=moderator,
                 )
             )
+            if done.rowcount != 1:  # ended meanwhile (cancelled elsewhere): keep no images
+                for row in rows:
+                    (self.image_dir / row.path).unlink(missing_ok=True)
+                return
+            session.add_all(rows)
         count_job("succeeded")

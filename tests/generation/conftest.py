@@ -1,9 +1,40 @@
-"""A tiny random-weight Stable Diffusion checkpoint, built the way diffusers' tests build theirs."""
+"""Fixtures for generation tests: the real shipped model, and a tiny random SD checkpoint."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def torch_threads():
+    """One torch thread: the suite shares a small CPU with other work."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def generator(tmp_path_factory):
+    """The default Generator on the shipped canvas-shapes weights, loaded once."""
+    from generation import Generator
+
+    return Generator(model_dir=tmp_path_factory.mktemp("models")).load()
+
+
+@pytest.fixture
+def fresh_generator(tmp_path, generator):
+    """A Generator with its own empty model dir, sharing the already-loaded text encoder."""
+    from generation import Generator
+
+    return Generator(model_dir=tmp_path / "models", text_encoder=generator.text_encoder)
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_dir(tmp_path_factory):
+    """A random-weight Stable Diffusion checkpoint saved with save_pretrained."""
+    return build_tiny_sd(tmp_path_factory.mktemp("tiny-sd") / "model")
 
 
 def _bytes_unicode() -> list[str]:
@@ -19,22 +50,26 @@ def _bytes_unicode() -> list[str]:
     return chars
 
 
-def write_tokenizer(folder: Path) -> Path:
+def tiny_tokenizer():
     """A CLIP tokenizer with a byte-level vocabulary and no merges (no hub needed)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    from transformers import CLIPTokenizer
+
     chars = _bytes_unicode()
-    tokens = ["<|startoftext|>", "<|endoftext|>", "!"] + chars + [c + "</w>" for c in chars]
+    tokens = ["<|startoftext|>", "<|endoftext|>"] + chars + [c + "</w>" for c in chars]
     vocab = {tok: i for i, tok in enumerate(dict.fromkeys(tokens))}
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
-    return folder
+    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
 
 
 def build_tiny_sd(folder: Path) -> Path:
     """Save a random-weight SD 1.x-style pipeline (UNet (4, 8), tiny VAE, tiny CLIP)."""
     import torch
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from diffusers import (
+        AutoencoderKL,
+        DDIMScheduler,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
@@ -59,10 +94,7 @@ def build_tiny_sd(folder: Path) -> Path:
         norm_num_groups=2,
         sample_size=32,
     )
-    tok_dir = write_tokenizer(folder.parent / (folder.name + "-tokenizer-src"))
-    tokenizer = CLIPTokenizer(
-        vocab_file=str(tok_dir / "vocab.json"), merges_file=str(tok_dir / "merges.txt")
-    )
+    tokenizer = tiny_tokenizer()
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             bos_token_id=0,
@@ -77,7 +109,11 @@ def build_tiny_sd(folder: Path) -> Path:
         )
     )
     scheduler = DDIMScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        steps_offset=1,
     )
     pipe = StableDiffusionPipeline(
         vae=vae,
