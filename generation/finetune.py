@@ -174,9 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             losses.append([step + 1, round(sum(window) / 25, 5)])
             window = []
         if args.validation_every and (step + 1) % args.validation_every == 0:
-            log_validation(
-                pipe, prompts, args.seed, out / "validation" / f"step-{step + 1:05d}.png"
-            )
+            path = out / "validation" / f"step-{step + 1:05d}.png"
+            log_validation(pipe, prompts, args.seed, args.validation_steps, path)
 
     # 4. Save adapter, card and version metadata into the registry.
     out.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from safety.encoder import ENCODER_ID, classifier_encoder
+from safety.encoder import ENCODER_FP32, ENCODER_INT8, classifier_encoder
 from safety.errors import ModerationUnavailable
 from safety.normalize import readable
 from safety.verdict import CATEGORIES
@@ -50,10 +50,11 @@ class PromptClassifier:
         self._head = None
         head, meta = _read_head(self.head_path)
         self.minor_factor = float(meta.get("minor_factor", 0.5))
-        if meta.get("encoder", ENCODER_ID) != ENCODER_ID:
-            raise ModerationUnavailable(f"classifier head was trained for {meta['encoder']}")
+        encoder_id = meta.get("encoder", ENCODER_FP32)
+        if encoder_id not in (ENCODER_FP32, ENCODER_INT8):
+            raise ModerationUnavailable(f"classifier head needs an unknown encoder: {encoder_id}")
         try:
-            self._encoder = classifier_encoder(self._encoder)
+            self._encoder = classifier_encoder(self._encoder, encoder_id == ENCODER_INT8)
         except Exception as exc:
             raise ModerationUnavailable(f"text encoder failed to load: {exc}") from exc
         digest = hashlib.sha256(self.head_path.read_bytes()).hexdigest()

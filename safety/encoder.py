@@ -1,11 +1,14 @@
-"""The classifier's view of the shared MiniLM encoder: an int8 copy, about 3x faster on CPU.
+"""The encoder behind the prompt classifier: the shared MiniLM, or an int8 copy of it.
 
-The weights are loaded from disk once, by ``generation.text_encoder``; this module derives a
-dynamically quantised copy of the already loaded model (Linear layers in int8, embeddings in
-fp32, about 60 MB more memory) and its own tokenizer copy, so moderation never contends with
-generation for the encoder's lock. Measured on the 2-core dev box: 125-135 vs 41-45 prompts/s
-with one thread; embeddings keep a mean cosine of 0.94 to fp32 ones, and the head is trained on
-these int8 embeddings, so training and serving see the same features.
+A head records which one it was trained on (safetensors metadata ``encoder``):
+
+* ``all-MiniLM-L6-v2`` (the shipped head): the very TextEncoder the generator loads, so the model
+  is loaded once for both.
+* ``all-MiniLM-L6-v2/int8-dynamic`` (``python -m safety train --int8``): a dynamically quantised
+  copy of the already loaded model (Linear layers int8, about 60 MB more memory) with its own
+  tokenizer. Measured on the 2-core dev box under load: 125-135 vs 41-45 prompts/s with one
+  thread, but embeddings keep only a mean cosine of 0.94 to fp32 ones, and heads trained on them
+  lost recall (implicit I2P 0.30 vs 0.43, hate 0.67 vs 1.00), so it is not the default.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import warnings
 
 import numpy as np
 
-ENCODER_ID = "all-MiniLM-L6-v2/int8-dynamic"
+ENCODER_FP32 = "all-MiniLM-L6-v2"
+ENCODER_INT8 = "all-MiniLM-L6-v2/int8-dynamic"
 MAX_TOKENS = 128
 BATCH = 64
 
@@ -59,14 +63,14 @@ class QuantizedSentenceEncoder:
         return np.concatenate(chunks).astype(np.float32)
 
 
-def classifier_encoder(encoder=None):
-    """The encoder the classifier uses: int8 copy of a real TextEncoder, anything else as given."""
+def classifier_encoder(encoder=None, quantize: bool = False):
+    """The shared TextEncoder (or its int8 copy with ``quantize``); test doubles pass through."""
     if encoder is None:
         from generation.text_encoder import shared_text_encoder
 
         encoder = shared_text_encoder()
     if isinstance(encoder, QuantizedSentenceEncoder):
         return encoder
-    if hasattr(encoder, "model") and hasattr(encoder, "tokenizer"):
+    if quantize and hasattr(encoder, "model") and hasattr(encoder, "tokenizer"):
         return QuantizedSentenceEncoder(encoder)
     return encoder

@@ -81,7 +81,16 @@ def main(argv: list[str] | None = None) -> int:
     from safety.moderation import Moderation
     from safety.training import EmbeddingCache
 
-    encoder = EmbeddingCache(classifier_encoder(), args.cache) if args.cache else None
+    encoder = None
+    if args.cache:
+        from safetensors import safe_open
+
+        from safety.classifier import DEFAULT_HEAD
+        from safety.encoder import ENCODER_INT8
+
+        with safe_open(str(args.head or DEFAULT_HEAD), framework="np") as f:
+            int8 = (f.metadata() or {}).get("encoder") == ENCODER_INT8
+        encoder = EmbeddingCache(classifier_encoder(quantize=int8), args.cache)
     mod = Moderation(encoder=encoder, classifier_path=args.head)
     mod.load(parts=("blocklist", "classifier"))
     sets = heldout_sets(args)

@@ -41,14 +41,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--written", type=Path, default=TRAINING_DIR / "prompts_train.tsv")
     p.add_argument("--coco-limit", type=int, default=12000)
     p.add_argument("--out", type=Path, default=DEFAULT_HEAD)
-    p.add_argument("--cache", type=Path, default=Path("instance/embeddings-int8.npz"))
+    p.add_argument("--cache", type=Path, help="embedding cache (default under instance/)")
+    p.add_argument("--int8", action="store_true", help="train for the int8 encoder copy")
     p.add_argument("--target-fpr", type=float, default=0.003, help="union FPR on validation")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--weight-decay", type=float, default=1e-2)
     p.add_argument("--i2p-other-weight", type=float, default=0.5, help="non-sexual I2P positives")
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--seed", type=int, default=0, help="initialisation (not the data split)")
-    p.add_argument("--ensemble", type=int, default=5, help="heads averaged in logit space")
+    p.add_argument("--ensemble", type=int, default=1, help="heads averaged in logit space")
     return p.parse_args(argv)
 
 
@@ -148,13 +149,14 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from safetensors.numpy import save_file
 
-    from safety.encoder import ENCODER_ID, classifier_encoder
+    from safety.encoder import ENCODER_FP32, ENCODER_INT8, classifier_encoder
 
     args = parse_args(argv)
     torch.set_num_threads(2)
     started = time.time()
     fit, val = training_sets(args)
-    cache = EmbeddingCache(classifier_encoder(), args.cache)
+    cache_path = args.cache or Path(f"instance/embeddings{'-int8' if args.int8 else ''}.npz")
+    cache = EmbeddingCache(classifier_encoder(quantize=args.int8), cache_path)
     concepts_json = json.loads(CONCEPTS.read_text(encoding="utf-8"))
     texts, cats = [], []
     for c, descriptions in concepts_json.items():
@@ -176,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "categories": json.dumps(CATEGORIES),
         "minor_factor": "0.5",
-        "encoder": ENCODER_ID,
+        "encoder": ENCODER_INT8 if args.int8 else ENCODER_FP32,
         "trained_on": json.dumps(
             {"fit": len(fit), "validation_benign": len(val), "ensemble": args.ensemble}
         ),

@@ -31,9 +31,13 @@ login_manager.login_message = "Please log in as an administrator."
 def load_user(user_id: str) -> User | None:
     """The logged-in user of this session, or None if it no longer exists."""
     try:
-        return get_session().get(User, int(user_id))
+        user_pk = int(user_id)
     except ValueError:
         return None
+    session = get_session()
+    user = session.get(User, user_pk)
+    session.commit()  # release the connection: the request's own work opens its sessions
+    return user
 
 
 def hash_key(key: str) -> str:
@@ -83,22 +87,24 @@ def api_key_from_request() -> ApiKey | None:
         if key is not None and key.revoked_at is not None:
             key = None
         if key is not None:
-            _touch(session, key)
+            _touch(key)
+        # End the transaction now: holding this connection for the whole request while the
+        # service opens its own starved the pool under load (tests/e2e/test_load.py).
+        session.commit()
     g.api_key = key
     if key is not None:
         g.requester = f"key:{key.id}"
     return key
 
 
-def _touch(session: Session, key: ApiKey) -> None:
-    """Record when a key was last used, at most once a minute."""
+def _touch(key: ApiKey) -> None:
+    """Record when a key was last used, at most once a minute (committed by the caller)."""
     now = utcnow()
     last = key.last_used_at
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=now.tzinfo)
     if last is None or now - last > LAST_USED_RESOLUTION:
         key.last_used_at = now
-        session.commit()
 
 
 def requester_key() -> str:

@@ -12,17 +12,22 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 EXTENSION = "safecanvas.db"
+POOL_TIMEOUT_S = 10
 
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    # Sized for gunicorn's request threads plus the generation worker; a request that still
+    # finds no connection in POOL_TIMEOUT_S gets 503 + Retry-After, not a hang.
+    pool = {"pool_size": 10, "max_overflow": 30, "pool_timeout": POOL_TIMEOUT_S}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        args = {"timeout": 30, "check_same_thread": False}
+        engine = create_engine(url, connect_args=args, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from werkzeug.exceptions import HTTPException
 
 from generation.errors import GenerationError, InvalidGenerationRequest, UnknownVersion
@@ -156,6 +157,13 @@ def register_error_handlers(app: Flask) -> None:
     def _generation_failed(exc: GenerationError) -> Response:
         log.exception("generation failed")
         return error_response(500, "Image generation failed.", "generation_failed", "server_error")
+
+    @app.errorhandler(SQLAlchemyTimeout)
+    def _database_busy(exc: SQLAlchemyTimeout) -> Response:
+        log.warning("database connection pool exhausted on %s %s", request.method, request.path)
+        return error_response(
+            503, "The server is busy; try again shortly.", "busy", "server_error", retry_after=5
+        )
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

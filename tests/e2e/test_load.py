@@ -80,7 +80,8 @@ def hammer(server: Server, key: str, seconds: float) -> tuple[Counter, list[str]
                     )
                 check(session.get(server.url("/healthz"), timeout=30))
             except requests.RequestException as exc:
-                problems.append(f"{type(exc).__name__}: {exc}")
+                where = f"{exc.request.method} {exc.request.url}" if exc.request else "?"
+                problems.append(f"{type(exc).__name__} on {where}")
             time.sleep(0.05)
 
     def check(answer: requests.Response) -> None:
