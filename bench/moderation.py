@@ -52,13 +52,19 @@ def main() -> int:
     p.add_argument("--n", type=int, default=2000, help="prompts for the throughput run")
     p.add_argument("--single", type=int, default=200, help="prompts for the latency run")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "moderation.json")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (0: torch default)")
+    p.add_argument("--head", type=Path, help="classifier head (default: the shipped one)")
     args = p.parse_args()
+    import torch
     from PIL import Image
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from safety import Moderation
 
     started = time.perf_counter()
-    mod = Moderation()
+    mod = Moderation(classifier_path=args.head)
     mod.load()
     load_s = time.perf_counter() - started
     if args.file:
@@ -99,6 +105,7 @@ def main() -> int:
         "blocklist_prompts_per_s": round(rounds * len(prompts) / blocklist_s, 1),
         "image_p50_ms": round(statistics.median(image_ms), 2),
         "load_s": round(load_s, 2),
+        "torch_threads": torch.get_num_threads(),
         "n_single": len(latencies),
         "n_batch": len(prompts),
         "moderator_version": mod.version,
@@ -110,6 +117,7 @@ def main() -> int:
         ("blocklist alone", f"{result['blocklist_prompts_per_s']} prompts/s", ">= 10,000/s"),
         ("image check p50", f"{result['image_p50_ms']} ms", ""),
         ("load (encoder, head, lists, ONNX)", f"{result['load_s']} s", ""),
+        ("torch threads", str(result["torch_threads"]), ""),
     ]
     print(f"{'measure':<36}{'value':>22}  target")
     for name, value, target in rows:

@@ -12,7 +12,7 @@ from .versions import Registry, Version
 CANVAS_LIMITS = ModelLimits(
     sizes=((32, 32),),
     default_size=(32, 32),
-    default_steps=50,
+    default_steps=25,
     max_steps=250,
     max_n=16,
     default_guidance_scale=3.0,

@@ -90,8 +90,10 @@ class Moderation:
         self, prompts: list[str], negative_prompts: list[str] | None = None
     ) -> list[Verdict]:
         """Moderate many prompts: blocklist each, then one batched classifier pass."""
-        self._require("blocklist", "classifier")
         negatives = negative_prompts or [""] * len(prompts)
+        if len(negatives) != len(prompts):
+            raise ValueError("negative_prompts must match prompts one to one")
+        self._require("blocklist", "classifier")
         try:
             scans = [self._scan(p, n) for p, n in zip(prompts, negatives, strict=True)]
             todo = [i for i, s in enumerate(scans) if not s.categories]
