@@ -16,7 +16,9 @@ from pathlib import Path
 
 from .errors import GenerationError
 
-DEFAULT_TARGETS = "to_q,to_k,to_v,to_out.0,class_embedding.linear_1,class_embedding.linear_2"
+DEFAULT_TARGETS = (
+    "to_q,to_k,to_v,to_out.0,class_embedding.linear_1,class_embedding.linear_2,time_emb_proj"
+)
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
