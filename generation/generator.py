@@ -24,7 +24,8 @@ from .types import (
 )
 from .versions import DEFAULT_VERSION, Registry
 
-MAX_SEED = 2**63 - 1
+# 32-bit seeds: every seed we return can be sent back (JSON-safe, fits the API's bound).
+MAX_SEED = 2**32 - 1
 MAX_GUIDANCE = 30.0
 
 
@@ -243,7 +244,12 @@ class Generator:
             raise InvalidGenerationRequest("requests in a batch must be compatible", "batch")
         version, width, height, steps, guidance = key
         seeds = [
-            [r.seed + i if r.seed is not None else secrets.randbelow(MAX_SEED) for i in range(r.n)]
+            [
+                (r.seed + i) % (MAX_SEED + 1)
+                if r.seed is not None
+                else secrets.randbelow(MAX_SEED + 1)
+                for i in range(r.n)
+            ]
             for r in checked
         ]
         prompts = [r.prompt for r, s in zip(checked, seeds, strict=True) for _ in s]
