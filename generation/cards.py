@@ -67,6 +67,7 @@ def base_card(version: Version) -> str:
     losses = training.get("losses", [])
     curve = "\n".join(f"| {s} | {loss:.4f} |" for s, loss in losses[:: max(1, len(losses) // 12)])
     held = ", ".join(f"{c} {s} on {b}" for c, s, b in HELD_OUT)
+    notes = "".join(f"- {n}\n" for n in version.details.get("notes", []))
     return f"""# canvas-shapes (base)
 
 SafeCanvas's embedded default text-to-image model, trained from scratch on CPU by the project.
@@ -100,6 +101,7 @@ SafeCanvas's embedded default text-to-image model, trained from scratch on CPU b
 
 ## Evaluation (`python -m generation evaluate`)
 {evaluation_tables(version.evaluation, version.path)}
+{notes}
 Targets for the shipped model: colours >= 95%, shape >= 90%, count >= 90%. Scored by the
 deterministic analyser in `generation/analysis.py` (background from the border, foreground
 colour, connected components for the count, fill ratio and top/bottom widths for the shape).
@@ -126,6 +128,11 @@ def refresh(version: Version, parent: Version | None = None) -> Path:
     if parent is not None and parent.evaluation.get("new-concept"):
         text += f"\nThe base `{parent.name}` on the same new-concept suite, for comparison:\n\n"
         text += evaluation_tables({"new-concept": parent.evaluation["new-concept"]})
-    text += "\n## Benchmark\n" + benchmark_section(version.details.get("benchmark"))
+    bench = version.details.get("benchmark")
+    text += "\n## Benchmark\n" + (
+        benchmark_section(bench)
+        if bench
+        else "Latency is the base's (see its card) plus the rank-r LoRA matmuls.\n"
+    )
     path.write_text(text)
     return path

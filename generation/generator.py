@@ -76,7 +76,7 @@ class Generator:
         """Sizes, defaults and bounds of the model (known without loading it)."""
         from .loaders import CANVAS_LIMITS, external_limits
 
-        return external_limits(self.model) if self.external else CANVAS_LIMITS
+        return external_limits(self.model, self._pipe) if self.external else CANVAS_LIMITS
 
     @property
     def text_encoder(self):

@@ -95,10 +95,13 @@ def load_external(model: str, device: str):
     return pipe
 
 
-def external_limits(model: str) -> ModelLimits:
-    """Limits of an external checkpoint, read from its configs without loading weights."""
+def external_limits(model: str, pipe=None) -> ModelLimits:
+    """Limits of an external checkpoint: from the loaded pipeline, else from its configs."""
     folder = Path(model)
     size = 512
+    if pipe is not None and getattr(pipe, "unet", None) is not None:
+        size = int(pipe.unet.config.sample_size) * int(getattr(pipe, "vae_scale_factor", 8))
+        return _limits_for(model, size)
     unet_cfg = folder / "unet" / "config.json"
     vae_cfg = folder / "vae" / "config.json"
     if unet_cfg.is_file():
@@ -109,9 +112,14 @@ def external_limits(model: str) -> ModelLimits:
         size = int(sample) * 2 ** (blocks - 1)
     elif "xl" in model.lower():
         size = 1024
+    return _limits_for(model, size)
+
+
+def _limits_for(model: str, size: int) -> ModelLimits:
+    """Sizes and defaults for a checkpoint whose native resolution is ``size``."""
     turbo = "turbo" in model.lower()
     sizes = [(size, size)]
-    if size >= 256:  # landscape and portrait at the same pixel count, multiples of 64
+    if size >= 256:  # roughly 5:3 landscape and portrait, multiples of 64
         side = (int(size * 1.25) // 64 * 64, int(size * 0.75) // 64 * 64)
         sizes += [side, side[::-1]]
     return ModelLimits(

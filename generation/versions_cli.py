@@ -9,20 +9,25 @@ import sys
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options of ``versions``."""
-    p = argparse.ArgumentParser(prog="python -m generation versions")
-    p.add_argument("--model-dir", default="instance/models")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--model-dir", default=argparse.SUPPRESS)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    p = argparse.ArgumentParser(prog="python -m generation versions", parents=[common])
     sub = p.add_subparsers(dest="action", required=True)
-    sub.add_parser("list", help="every version, the active one marked")
-    sub.add_parser("show", help="one version's details").add_argument("name")
-    sub.add_parser("activate", help="make a version active").add_argument("name")
-    sub.add_parser("rollback", help="re-activate the previously active version")
-    return p.parse_args(argv)
+    sub.add_parser("list", parents=[common], help="every version, the active one marked")
+    sub.add_parser("show", parents=[common], help="one version's details").add_argument("name")
+    sub.add_parser("activate", parents=[common], help="make a version active").add_argument("name")
+    sub.add_parser("rollback", parents=[common], help="re-activate the previous version")
+    args = p.parse_args(argv)
+    args.model_dir = getattr(args, "model_dir", "instance/models")
+    args.json = getattr(args, "json", False)
+    return args
 
 
-def _headline(evaluation: dict) -> str:
+def _headline(evaluation: dict, kind: str = "base") -> str:
     """Short evaluation figures, e.g. 'colour 98% shape 95% count 93%'."""
-    for suite in ("base", "new-concept"):
+    order = ("new-concept", "base") if kind == "adapter" else ("base", "new-concept")
+    for suite in order:
         summary = evaluation.get(suite, {}).get("summary", {}).get("overall")
         if summary:
             return (
@@ -55,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             mark = "*" if v.name == active else " "
             print(
                 f"{mark:2}{v.name:28} {v.kind:8} {v.parent or '-':20} {v.created:26} "
-                f"{v.content_hash[:19]:20} {_headline(v.evaluation)}"
+                f"{v.content_hash[:19]:20} {_headline(v.evaluation, v.kind)}"
             )
         return 0
     if args.action == "show":
