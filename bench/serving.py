@@ -35,10 +35,14 @@ PROMPT = "two red circles on a blue background"
 CLIENTS = 8
 
 
-def direct_latencies(runs: int, steps: int | None) -> tuple[list[float], str]:
+def direct_latencies(runs: int, steps: int | None, threads: int) -> tuple[list[float], str]:
     """Seconds per direct generator call (after a warm-up), and the model version."""
+    import torch
+
     from generation import GenerationRequest, Generator
 
+    if threads:
+        torch.set_num_threads(threads)
     gen = Generator()
     gen.load()
     gen.generate(GenerationRequest(PROMPT, seed=0, steps=steps))
@@ -96,10 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=7, help="latency samples per side")
     p.add_argument("--requests", type=int, default=16, help="requests in the throughput runs")
     p.add_argument("--steps", type=int, default=None, help="denoising steps (model default)")
+    p.add_argument(
+        "--threads", type=int, default=1, help="torch threads, direct and server alike (0: torch's)"
+    )
     p.add_argument("--json", default="bench/results/serving.json")
     args = p.parse_args(argv)
 
-    direct, version = direct_latencies(args.runs, args.steps)
+    direct, version = direct_latencies(args.runs, args.steps, args.threads)
     instance = Path(tempfile.mkdtemp(prefix="safecanvas-bench-"))
     key = prepare_instance(instance)["user"]
     server = Server(
@@ -108,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         SAFECANVAS_QUEUE_MAX="256",
         SAFECANVAS_BATCH_MAX=str(CLIENTS),
         SAFECANVAS_BATCH_WAIT_MS="50",
+        SAFECANVAS_TORCH_THREADS=str(args.threads),
     )
     server.start()
     try:
@@ -124,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = {
         "model": version,
         "steps": args.steps,
+        "torch_threads": args.threads,
         "direct_median_s": statistics.median(direct),
         "http_median_s": statistics.median(http),
         "overhead_ratio": statistics.median(http) / statistics.median(direct),

@@ -55,6 +55,7 @@ class GenerationService(JobViews):
         self.refusals = get_refusal_log(app)
         self.guard = get_refusal_guard(app)
         self.timeout_s = app.config["SAFECANVAS_JOB_TIMEOUT_S"]
+        self.app_config_threads = app.config["SAFECANVAS_TORCH_THREADS"]
         self.image_dir = Path(app.config["SAFECANVAS_IMAGE_DIR"])
         self.identity = process_identity()
         self._lock = threading.Lock()
@@ -75,7 +76,12 @@ class GenerationService(JobViews):
         with self._lock:
             if not self._started:
                 runner = BatchRunner(
-                    self.factory, self.services, self.refusals, self.guard, str(self.image_dir)
+                    self.factory,
+                    self.services,
+                    self.refusals,
+                    self.guard,
+                    str(self.image_dir),
+                    torch_threads=self.app_config_threads,
                 )
                 self.queue.start(runner)
                 self._started = True

@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from generation.runtime import use_torch_threads
+
 log = logging.getLogger(__name__)
 EXTENSION = "safecanvas.services"
 
@@ -29,6 +31,8 @@ class Services:
 
     def load(self) -> None:
         """Load the model, then moderation on the same text encoder; record any failure."""
+
+        use_torch_threads(1, import_torch=True)  # before loading creates a thread team here
         with self._lock:
             try:
                 self.generator.load()
@@ -61,6 +65,9 @@ def init_app(app: Flask) -> None:
     """Attach the services and start loading them as configured."""
     services = Services(app.config)
     app.extensions[EXTENSION] = services
+    # Request threads embed prompts for moderation on one intra-op thread each; the
+    # generation worker alone uses several (see generation.runtime).
+    app.before_request(lambda: use_torch_threads(1))
     mode = app.config["SAFECANVAS_LOAD_MODELS"]
     if mode == "eager":
         services.load()

@@ -18,7 +18,7 @@ class InProcessQueue(JobQueue):
 
     After taking the first item the worker waits at most ``batch_wait_s`` for compatible
     ones to arrive: a little latency buys throughput under load. A request that arrived
-    alone (nothing queued, none just before it) starts at once, so it pays no such wait.
+    alone (nothing queued, none just before it, no shared batch just ended) starts at once.
     """
 
     def __init__(self, max_size: int, batch_max: int, batch_wait_s: float) -> None:
@@ -32,6 +32,8 @@ class InProcessQueue(JobQueue):
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._last_put = float("-inf")
+        self._last_batch_end = float("-inf")
+        self._last_batch_size = 0
         self.retry_after = 5
 
     def start(self, runner: Runner) -> None:
@@ -103,7 +105,12 @@ class InProcessQueue(JobQueue):
             if self._stopping:
                 return None
             batch = [self._items.popleft()]
-            alone = not self._items and batch[0].gap_s > self.batch_wait_s
+            # Right after a shared batch, its clients are sending their next requests: wait.
+            just_busy = (
+                self._last_batch_size > 1
+                and time.monotonic() - self._last_batch_end < self.batch_wait_s
+            )
+            alone = not self._items and batch[0].gap_s > self.batch_wait_s and not just_busy
             window_ends = time.monotonic() + (0.0 if alone else self.batch_wait_s)
             while len(batch) < self.batch_max:
                 for item in [i for i in self._items if i.batch_key == batch[0].batch_key]:
@@ -132,3 +139,5 @@ class InProcessQueue(JobQueue):
                 with self._cond:
                     for item in batch:
                         self._finish(item)
+                    self._last_batch_end = time.monotonic()
+                    self._last_batch_size = len(batch)

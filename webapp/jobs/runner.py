@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import sessionmaker
 
 from generation.errors import GenerationCancelled, InvalidGenerationRequest
+from generation.runtime import use_torch_threads
 from safety.errors import ModerationUnavailable
 from webapp.db import session_scope
 from webapp.jobs.base import WorkItem
@@ -50,14 +51,18 @@ class ProgressWriter:
 class BatchRunner:
     """The queue's runner; owns everything after a job was accepted."""
 
-    def __init__(self, factory, services, refusal_log, guard, image_dir: str) -> None:
+    def __init__(
+        self, factory, services, refusal_log, guard, image_dir: str, torch_threads: int = 0
+    ) -> None:
         """Bind to the app's database, models, refusal log and image folder."""
         self.factory, self.services = factory, services
         self.refusal_log, self.guard = refusal_log, guard
         self.image_dir = Path(image_dir)
+        self.torch_threads = torch_threads or os.cpu_count() or 1
 
     def __call__(self, batch: list[WorkItem]) -> None:
         """Run a batch of compatible items as one pipeline call, then end every job."""
+        use_torch_threads(self.torch_threads)
         live = [item for item in batch if self._start(item)]
         results = self._generate(live) if live else None
         if results is None:
