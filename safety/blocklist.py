@@ -123,15 +123,20 @@ class Blocklist:
         found = self.scan(text)
         if not found.categories:
             return Verdict(True, "blocklist", moderator_version=self.version)
-        return Verdict(
-            allowed=False,
-            stage="blocklist",
-            categories=found.categories,
-            scores={c: 1.0 for c in found.categories},
-            matched_terms=found.matched_terms,
-            reason=refusal_reason("prompt", found.categories),
-            moderator_version=self.version,
-        )
+        return refusal_verdict(found, self.version)
+
+
+def refusal_verdict(found: BlocklistResult, moderator_version: str) -> Verdict:
+    """The refusal a blocklist hit becomes; scores are 1.0 for every matched category."""
+    return Verdict(
+        allowed=False,
+        stage="blocklist",
+        categories=found.categories,
+        scores={c: 1.0 for c in found.categories},
+        matched_terms=found.matched_terms,
+        reason=refusal_reason("prompt", found.categories),
+        moderator_version=moderator_version,
+    )
 
 
 def _allow_lines(path: Path) -> list[tuple[int, str]]:

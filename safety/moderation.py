@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from safety.blocklist import Blocklist, BlocklistResult
+from safety.blocklist import Blocklist, BlocklistResult, refusal_verdict
 from safety.classifier import PromptClassifier
 from safety.errors import ModerationUnavailable
 from safety.image import ImageCheck
@@ -136,15 +136,7 @@ class Moderation:
 
     def _blocked(self, found: BlocklistResult) -> Verdict:
         """Refusal by the blocklist stage."""
-        return Verdict(
-            allowed=False,
-            stage="blocklist",
-            categories=found.categories,
-            scores={c: 1.0 for c in found.categories},
-            matched_terms=found.matched_terms,
-            reason=refusal_reason("prompt", found.categories),
-            moderator_version=self.version,
-        )
+        return refusal_verdict(found, self.version)
 
     def _classified(self, row: np.ndarray, found: BlocklistResult) -> Verdict:
         """Verdict of the classifier stage for one prompt the blocklist let through."""
