@@ -65,6 +65,32 @@ def test_a_lone_item_starts_at_once_and_a_burst_waits_for_late_arrivals():
     assert batches[0][1] - put_at < 0.1  # the first did not wait out the window
 
 
+def test_clients_of_a_shared_batch_are_batched_again():
+    queue = InProcessQueue(max_size=10, batch_max=4, batch_wait_s=0.3)
+    batches, first_done = [], threading.Event()
+
+    def runner(batch):
+        batches.append(len(batch))
+        time.sleep(0.2)  # the batch runs: by its end the last put is older than the window
+        first_done.set()
+
+    queue.start(runner)
+    queue.put(_item())
+    queue.put(_item())
+    assert first_done.wait(5)
+    # Served clients send their next requests a moment apart, right after their batch:
+    # without the rule each would look alone and run in a batch of one.
+    time.sleep(0.05)
+    queue.put(_item())
+    time.sleep(0.05)
+    queue.put(_item())
+    deadline = time.monotonic() + 5
+    while sum(batches) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    queue.stop()
+    assert batches == [2, 2]
+
+
 def test_a_full_queue_refuses_and_a_queued_item_can_be_cancelled():
     queue = InProcessQueue(max_size=2, batch_max=1, batch_wait_s=0.0)
     first, second = _item(), _item()
