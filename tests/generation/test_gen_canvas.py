@@ -51,8 +51,10 @@ def test_no_seed_means_a_random_one_that_is_returned(generator):
     result = generator.generate(request(n=2))
     seeds = [i.seed for i in result.images]
     assert all(isinstance(s, int) and s >= 0 for s in seeds)
-    replay = generator.generate(request(seed=seeds[0]))
-    assert (pixels(replay.images[0].image) == pixels(result.images[0].image)).all()
+    for image in result.images:  # each returned seed reproduces its image on its own
+        replay = generator.generate(request(seed=image.seed)).images[0]
+        # Replayed alone, not in the batch of two: allow the batching rounding of one level.
+        assert abs(pixels(replay.image) - pixels(image.image)).max() <= 1
 
 
 def test_progress_is_reported_every_step(generator):
