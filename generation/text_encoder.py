@@ -58,27 +58,37 @@ class TextEncoder:
 
     def sentence_embeddings(self, texts: list[str], batch_size: int = 128) -> np.ndarray:
         """L2-normalised mean-pooled embeddings, shape (len(texts), 384), float32."""
-        import numpy as np
-        import torch
+        with self._lock:
+            return mean_pooled_embeddings(
+                self.tokenizer, self.model, texts, batch_size, self.device
+            )
 
-        chunks = []
-        with self._lock, torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                batch = self.tokenizer(
-                    list(texts[start : start + batch_size]),
-                    padding=True,
-                    truncation=True,
-                    max_length=128,
-                    return_tensors="pt",
-                ).to(self.device)
-                states = self.model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-                pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, dim=-1)
-                chunks.append(pooled.float().cpu().numpy())
-        if not chunks:
-            return np.zeros((0, HIDDEN_SIZE), dtype=np.float32)
-        return np.concatenate(chunks).astype(np.float32)
+
+def mean_pooled_embeddings(
+    tokenizer, model, texts: list[str], batch_size: int, device: str = "cpu"
+) -> np.ndarray:
+    """Mean-pool a BERT-style model's token states over the mask, then L2-normalise (float32)."""
+    import numpy as np
+    import torch
+
+    chunks = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            batch = tokenizer(
+                list(texts[start : start + batch_size]),
+                padding=True,
+                truncation=True,
+                max_length=128,
+                return_tensors="pt",
+            ).to(device)
+            states = model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
+            pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            pooled = torch.nn.functional.normalize(pooled, dim=-1)
+            chunks.append(pooled.float().cpu().numpy())
+    if not chunks:
+        return np.zeros((0, HIDDEN_SIZE), dtype=np.float32)
+    return np.concatenate(chunks).astype(np.float32)
 
 
 _shared: TextEncoder | None = None

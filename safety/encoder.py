@@ -21,7 +21,6 @@ import numpy as np
 
 ENCODER_FP32 = "all-MiniLM-L6-v2"
 ENCODER_INT8 = "all-MiniLM-L6-v2/int8-dynamic"
-MAX_TOKENS = 128
 BATCH = 64
 
 
@@ -42,25 +41,10 @@ class QuantizedSentenceEncoder:
 
     def sentence_embeddings(self, texts: list[str], batch_size: int = BATCH) -> np.ndarray:
         """Embeddings, shape (len(texts), 384), float32; callers sort by length to cut padding."""
-        import torch
+        from generation.text_encoder import mean_pooled_embeddings
 
-        chunks = []
-        with self._lock, torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                batch = self.tokenizer(
-                    list(texts[start : start + batch_size]),
-                    padding=True,
-                    truncation=True,
-                    max_length=MAX_TOKENS,
-                    return_tensors="pt",
-                )
-                states = self.model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-                pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                chunks.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
-        if not chunks:
-            return np.zeros((0, 384), dtype=np.float32)
-        return np.concatenate(chunks).astype(np.float32)
+        with self._lock:
+            return mean_pooled_embeddings(self.tokenizer, self.model, texts, batch_size)
 
 
 def classifier_encoder(encoder=None, quantize: bool = False):
