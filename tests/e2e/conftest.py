@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -156,12 +158,19 @@ def keys(instance) -> dict[str, str]:
     return prepare_instance(instance)
 
 
-@pytest.fixture(scope="module")
-def server(instance, keys):
-    """One running server per test module."""
-    srv = Server(instance)
+@contextmanager
+def running_server(instance: Path, **env: str) -> Iterator[Server]:
+    """A started server for the instance with extra settings, stopped on exit."""
+    srv = Server(instance, **env)
     srv.start()
     try:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="module")
+def server(instance, keys):
+    """One running server per test module."""
+    with running_server(instance) as srv:
+        yield srv

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Server, prepare_instance
+from tests.e2e.conftest import prepare_instance, running_server
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 FUZZ_SECONDS = 60
@@ -19,18 +19,14 @@ def fuzz_server(tmp_path_factory):
     """A server whose queue and quotas never push back, so any 5xx is a real failure."""
     instance = tmp_path_factory.mktemp("fuzz")
     keys = prepare_instance(instance)
-    server = Server(
+    with running_server(
         instance,
         SAFECANVAS_QUEUE_MAX="256",
         SAFECANVAS_JOB_TIMEOUT_S="300",
         SAFECANVAS_RATE_LIMIT="100000/minute",
         SAFECANVAS_REFUSAL_LIMIT="100000/minute",
-    )
-    server.start()
-    try:
+    ) as server:
         yield server, keys
-    finally:
-        server.stop()
 
 
 def test_api_survives_schemathesis(fuzz_server):

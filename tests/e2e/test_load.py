@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import Server, prepare_instance
+from tests.e2e.conftest import Server, prepare_instance, running_server
 
 CLIENTS = 50
 PROMPT = {"prompt": "two green circles on a black background", "steps": 4}
@@ -43,17 +43,13 @@ def loaded_server(tmp_path_factory):
     """A server with a small queue and a tight quota, so load meets both 503 and 429."""
     instance = tmp_path_factory.mktemp("load")
     keys = prepare_instance(instance)
-    server = Server(
+    with running_server(
         instance,
         SAFECANVAS_QUEUE_MAX="6",
         SAFECANVAS_RATE_LIMIT="40/minute",
         SAFECANVAS_THREADS="16",
-    )
-    server.start()
-    try:
+    ) as server:
         yield server, keys
-    finally:
-        server.stop()
 
 
 def hammer(server: Server, key: str, seconds: float) -> tuple[Counter, list[str], list[float]]:
