@@ -52,7 +52,7 @@ def main() -> int:
     p.add_argument("--n", type=int, default=2000, help="prompts for the throughput run")
     p.add_argument("--single", type=int, default=200, help="prompts for the latency run")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "moderation.json")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (0: torch default)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default 0: one per core)")
     p.add_argument("--head", type=Path, help="classifier head (default: the shipped one)")
     args = p.parse_args()
     import torch

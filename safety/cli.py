@@ -8,13 +8,16 @@ import sys
 import time
 from pathlib import Path
 
+from safety.encoder import PRECISIONS
 from safety.errors import ModerationUnavailable
 from safety.verdict import Verdict
 
 CHUNK = 1024  # prompts per classifier pass: big enough to batch, small enough to stream
-# Measured on the 2-core dev box with other jobs running: 1 thread gave 84 prompts/s batched and
-# 21 ms p50 single; 2 threads gave 45 prompts/s and 535 ms (threads spin waiting for each other).
-THREADS_HELP = "torch threads for the encoder (default 1: fastest on a shared small machine)"
+# A CLI run owns the machine, so it uses every core (bf16 encoder on the 2-core dev box: 776
+# prompts/s with 2 threads, 438 with 1). On a box busy with other work, --threads 1 avoids
+# OpenMP threads spinning while they wait for each other.
+THREADS_HELP = "torch threads for the encoder (default: one per core)"
+PRECISION_HELP = "encoder precision: auto (bf16 where the CPU has it), fp32 or bf16"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="precision/recall/FPR on a labelled CSV")
     evaluate.add_argument("file", type=Path, help="CSV with columns text,label[,category]")
     for command in (check, evaluate):
-        command.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
+        command.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
+        command.add_argument("--precision", choices=PRECISIONS, default="auto", help=PRECISION_HELP)
     sub.add_parser("train", help="train the classifier head (see --help)", add_help=False)
     sub.add_parser("report", help="held-out evaluation for the model card", add_help=False)
     return parser
@@ -49,22 +53,24 @@ def verdict_json(prompt: str, verdict: Verdict, show_terms: bool = False) -> str
     return json.dumps(record, ensure_ascii=False)
 
 
-def _loaded_moderation(threads: int | None = None):
+def _loaded_moderation(threads: int = 0, precision: str = "auto"):
     """A Moderation with the prompt stages loaded."""
+    if threads < 0:
+        raise ValueError("--threads must be 0 (one per core) or more")
     if threads:
         import torch
 
         torch.set_num_threads(threads)
     from safety.moderation import Moderation
 
-    moderation = Moderation()
+    moderation = Moderation(encoder_precision=precision)
     moderation.load(parts=("blocklist", "classifier"))
     return moderation
 
 
 def run_check(args: argparse.Namespace) -> int:
     """Write one JSON object per prompt, in input order."""
-    moderation = _loaded_moderation(args.threads)
+    moderation = _loaded_moderation(args.threads, args.precision)
     if args.prompts:
         source = args.prompts
     else:
@@ -95,7 +101,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from safety.evaluate import read_rows, report
 
     rows = read_rows(args.file)
-    moderation = _loaded_moderation(args.threads)
+    moderation = _loaded_moderation(args.threads, args.precision)
     started = time.perf_counter()
     verdicts = moderation.check_prompts([r.text for r in rows])
     elapsed = time.perf_counter() - started

@@ -7,6 +7,7 @@ Every failure inside a stage becomes ModerationUnavailable: the caller refuses t
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,9 +35,10 @@ class Moderation:
         blocklist_path: str | Path | None = None,
         classifier_path: str | Path | None = None,
         image_model_path: str | None = None,
+        encoder_precision: str = "auto",
     ) -> None:
         self.blocklist = Blocklist(blocklist_path)
-        self.classifier = PromptClassifier(encoder, classifier_path)
+        self.classifier = PromptClassifier(encoder, classifier_path, encoder_precision)
         self.image = ImageCheck(image_threshold, image_model_path)
         self._errors: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -97,14 +99,20 @@ class Moderation:
         try:
             scans = [self._scan(p, n) for p, n in zip(prompts, negatives, strict=True)]
             todo = [i for i, s in enumerate(scans) if not s.categories]
-            scores = self.classifier.scores([prompts[i] for i in todo])
+            assessed = self.classifier.assess([prompts[i] for i in todo])
         except ModerationUnavailable:
             raise
         except Exception as exc:
             raise ModerationUnavailable(f"moderation unavailable: {exc}") from exc
         verdicts: list[Verdict | None] = [self._blocked(s) if s.categories else None for s in scans]
+        near = assessed.neighbour_flagged(self.classifier.neighbour_margin)
         for row, i in enumerate(todo):
-            verdicts[i] = self._classified(scores[row], scans[i])
+            neighbour = assessed.neighbour_labels[row] if near[row] else None
+            verdicts[i] = self._classified(assessed.head[row], scans[i], neighbour)
+            if neighbour is not None and not verdicts[i].allowed:
+                margin = float(assessed.neighbour_margin[row])
+                evidence = (f"close to known unsafe prompts (margin {margin:.3f})",)
+                verdicts[i] = replace(verdicts[i], matched_terms=evidence)
         return verdicts  # type: ignore[return-value]
 
     def check_image(self, image: Image.Image) -> Verdict:
@@ -138,15 +146,23 @@ class Moderation:
         """Refusal by the blocklist stage."""
         return refusal_verdict(found, self.version)
 
-    def _classified(self, row: np.ndarray, found: BlocklistResult) -> Verdict:
-        """Verdict of the classifier stage for one prompt the blocklist let through."""
+    def _classified(
+        self, row: np.ndarray, found: BlocklistResult, neighbour: np.ndarray | None = None
+    ) -> Verdict:
+        """Verdict of the classifier stage for one prompt the blocklist let through.
+
+        ``neighbour``: the nearest unsafe exemplar's labels when the prompt sits closer to known
+        unsafe prompts than to benign ones (see safety/classifier.py); its categories are added.
+        """
         thresholds = self.classifier.thresholds
         flagged = {c for c, s, t in zip(CATEGORIES, row, thresholds, strict=True) if s >= t}
+        if neighbour is not None:
+            flagged |= {c for c, hit in zip(CATEGORIES, neighbour, strict=True) if hit}
         sexual = CATEGORIES.index("sexual")
         minor_bar = thresholds[sexual] * self.classifier.minor_factor
         # The minors head alone fires on any child in a prompt-style caption: it must come with
         # some sexual signal. A minor mentioned with a half-threshold sexual score is refused.
-        sexual_signal = row[sexual] >= minor_bar or found.suggestive
+        sexual_signal = row[sexual] >= minor_bar or found.suggestive or "sexual" in flagged
         if not sexual_signal:
             flagged.discard("sexual/minors")
         if found.mentions_minor and sexual_signal:

@@ -2,7 +2,9 @@
 
 Steps: 1. assemble prompt-style data and split it; 2. embed (cached); 3. fit a small MLP on
 [embedding, concept similarities]; 4. pick per-category thresholds for the target false-positive
-rate on held-back benign prompts; 5. write the safetensors head.
+rate on held-back benign prompts; 5. keep the I2P positives (and the benign prompts near them)
+as exemplars, with the neighbour margin set on the same held-back prompts; 6. write the
+safetensors head.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ CONCEPTS = Path(__file__).with_name("data") / "concepts.json"
 TEST_SHARE = 0.3  # of I2P and COCO rows, never trained on (see safety/heldout.py)
 SPLIT_SEED = 0  # fixed: the held-out split must not move when the training seed does
 VAL_SHARE = 0.2  # of the remaining benign rows, used only to set thresholds
+NEIGHBOUR_K = 5  # exemplars averaged on each side of the margin
+EXEMPLAR_CUT = 0.4  # benign exemplars kept: cosine to the nearest unsafe exemplar at least this
+DEFAULT_CACHE = Path("instance/embeddings.npz")  # embeddings of every training text, by hash
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,25 +44,45 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--i2p", type=Path, default=SHARED / "i2p_dev.csv")
     p.add_argument("--coco", type=Path, default=SHARED / "coco_captions_dev.csv")
     p.add_argument("--written", type=Path, default=TRAINING_DIR / "prompts_train.tsv")
-    p.add_argument("--coco-limit", type=int, default=12000)
+    p.add_argument("--coco-limit", type=int, default=12000, help="COCO rows split train/test")
+    p.add_argument(
+        "--coco-val-limit", type=int, default=20000,
+        help="COCO rows after --coco-limit up to this one only set thresholds (never fitted)",
+    )  # fmt: skip
     p.add_argument("--out", type=Path, default=DEFAULT_HEAD)
     p.add_argument("--cache", type=Path, help="embedding cache (default under instance/)")
-    p.add_argument("--int8", action="store_true", help="train for the int8 encoder copy")
     p.add_argument("--target-fpr", type=float, default=0.003, help="union FPR on validation")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--weight-decay", type=float, default=1e-2)
-    p.add_argument("--i2p-other-weight", type=float, default=0.5, help="non-sexual I2P positives")
+    p.add_argument(
+        "--i2p-other-weight", type=float, default=0.0,
+        help="weight of non-sexual I2P positives in the MLP (default 0: exemplars only)",
+    )  # fmt: skip
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--seed", type=int, default=0, help="initialisation (not the data split)")
-    p.add_argument("--ensemble", type=int, default=1, help="heads averaged in logit space")
+    p.add_argument("--ensemble", type=int, default=5, help="heads averaged in logit space")
+    p.add_argument(
+        "--neighbour-margin",
+        type=float,
+        default=0.0,
+        help="refuse when the nearest unsafe exemplars are closer than the nearest benign ones by "
+        "more than this (cosine; default 0: closer at all)",
+    )
+    p.add_argument("--no-exemplars", action="store_true", help="ship the MLP alone")
     return p.parse_args(argv)
 
 
-def training_sets(args: argparse.Namespace) -> tuple[list[Example], list[Example]]:
-    """(fit, validation) examples; the held-out test split is left untouched."""
+def training_sets(
+    args: argparse.Namespace,
+) -> tuple[list[Example], list[Example], list[Example]]:
+    """(fit, validation, extra validation) examples; the held-out test split is left untouched.
+
+    Validation rows are benign rows of the fit pool (COCO and I2P) held back from fitting; the
+    extra rows are COCO captions beyond ``--coco-limit`` used only for the head's thresholds.
+    """
     i2p_train, _ = split(read_i2p(args.i2p), TEST_SHARE, SPLIT_SEED)
-    coco = read_coco(args.coco, args.coco_limit, SPLIT_SEED)
-    coco_train, _ = split(coco, TEST_SHARE, SPLIT_SEED)
+    coco_rows = read_coco(args.coco, max(args.coco_val_limit, args.coco_limit), SPLIT_SEED)
+    coco_train, _ = split(coco_rows[: args.coco_limit], TEST_SHARE, SPLIT_SEED)
     i2p_train = [e for e in i2p_train if e.source != "i2p-ambiguous"]
     for ex in i2p_train:
         noisy = ex.labels and "sexual" not in ex.labels  # labels from images, often harmless text
@@ -68,8 +93,9 @@ def training_sets(args: argparse.Namespace) -> tuple[list[Example], list[Example
     written = read_written(args.written, styled_copies=3, seed=SPLIT_SEED)
     for ex in written:
         ex.weight = 2.0 if ex.labels else 1.0
-    fit = benign_fit + [e for e in i2p_train if e.labels and e.weight > 0] + written
-    return fit, benign_val
+    # Weight-0 rows stay in the list: they are not fitted but serve as unsafe exemplars.
+    fit = benign_fit + [e for e in i2p_train if e.labels] + written
+    return fit, benign_val, coco_rows[args.coco_limit :]
 
 
 def label_matrix(examples: list[Example]) -> np.ndarray:
@@ -144,19 +170,49 @@ def choose_thresholds(benign_scores: np.ndarray, target_fpr: float) -> np.ndarra
     return np.maximum(np.quantile(benign_scores, 1 - lo, axis=0), 0.5).astype(np.float32)
 
 
+def build_exemplars(fit: list[Example], emb: np.ndarray) -> dict[str, np.ndarray]:
+    """Unsafe exemplars (the I2P positives) and the benign fit prompts that resemble them.
+
+    Benign prompts far from every unsafe exemplar (cosine < EXEMPLAR_CUT) can never be among a
+    borderline prompt's nearest benign neighbours in practice, so they are left out (3.8k of
+    7.7k kept; the held-out figures did not move).
+    """
+    unsafe = np.array([e.source == "i2p-unsafe" for e in fit])
+    benign = np.array([not e.labels for e in fit])
+    near = (emb[benign] @ emb[unsafe].T).max(axis=1) >= EXEMPLAR_CUT
+    return {
+        "exemplars_unsafe": emb[unsafe].astype(np.float16),
+        "exemplar_labels": label_matrix([e for e, u in zip(fit, unsafe, strict=True) if u]).astype(
+            np.uint8
+        ),
+        "exemplars_benign": emb[benign][near].astype(np.float16),
+    }
+
+
+def neighbour_margins(exemplars: dict, emb: np.ndarray) -> np.ndarray:
+    """Mean similarity to the nearest unsafe exemplars minus that to the nearest benign ones."""
+    from safety.classifier import matmul, top_k_mean
+
+    unsafe = exemplars["exemplars_unsafe"].astype(np.float32)
+    benign = exemplars["exemplars_benign"].astype(np.float32)
+    return top_k_mean(matmul(emb, unsafe.T), NEIGHBOUR_K) - top_k_mean(
+        matmul(emb, benign.T), NEIGHBOUR_K
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train and write the head; print a short summary."""
     import torch
     from safetensors.numpy import save_file
 
-    from safety.encoder import ENCODER_FP32, ENCODER_INT8, classifier_encoder
+    from safety.encoder import ENCODER_FP32, classifier_encoder
 
     args = parse_args(argv)
     torch.set_num_threads(2)
     started = time.time()
-    fit, val = training_sets(args)
-    cache_path = args.cache or Path(f"instance/embeddings{'-int8' if args.int8 else ''}.npz")
-    cache = EmbeddingCache(classifier_encoder(quantize=args.int8), cache_path)
+    fit, val, val_extra = training_sets(args)
+    # Fit on the reference fp32 embeddings; the bf16 view serves the same head (safety/encoder.py).
+    cache = EmbeddingCache(classifier_encoder(precision="fp32"), args.cache or DEFAULT_CACHE)
     concepts_json = json.loads(CONCEPTS.read_text(encoding="utf-8"))
     texts, cats = [], []
     for c, descriptions in concepts_json.items():
@@ -165,27 +221,45 @@ def main(argv: list[str] | None = None) -> int:
             cats += [CATEGORIES.index(c)] * len(descriptions)
     concepts = cache.embed(texts)
     concept_category = np.array(cats, dtype=np.int64)
-    x_fit = concept_features(cache.embed([e.text for e in fit]), concepts, concept_category)
-    x_val = concept_features(cache.embed([e.text for e in val]), concepts, concept_category)
+    emb_fit, emb_val = cache.embed([e.text for e in fit]), cache.embed([e.text for e in val])
+    x_fit = concept_features(emb_fit, concepts, concept_category)
+    # The thresholds see the extra COCO rows too: a quantile near 0.3% of 1,750 rows sat on one
+    # or two noisy captions ("a man ... cowering and naked"); with 8,000 more it is stable.
+    emb_thr = np.concatenate([emb_val, cache.embed([e.text for e in val_extra])])
+    x_val = concept_features(emb_thr, concepts, concept_category)
     mean, std = x_fit.mean(0), x_fit.std(0) + 1e-6
     weights = np.array([e.weight for e in fit], dtype=np.float32)
-    head = fit_ensemble((x_fit - mean) / std, label_matrix(fit), weights, args)
+    used = weights > 0
+    head = fit_ensemble(((x_fit - mean) / std)[used], label_matrix(fit)[used], weights[used], args)
     hidden = np.maximum(((x_val - mean) / std) @ head["w1"] + head["b1"], 0)
     val_scores = 1 / (1 + np.exp(-(hidden @ head["w2"] + head["b2"])))
     thresholds = choose_thresholds(val_scores, args.target_fpr)
     tensors = {"concepts": concepts, "concept_category": concept_category, "mean": mean,
                "std": std, "thresholds": thresholds, **head}  # fmt: skip
+    neighbour_meta = {}
+    if not args.no_exemplars:
+        exemplars = build_exemplars(fit, emb_fit)
+        margin = args.neighbour_margin
+        tensors.update(exemplars)
+        neighbour_meta = {"neighbour_k": str(NEIGHBOUR_K), "neighbour_margin": f"{margin:.4f}"}
+        val_rate = float((neighbour_margins(exemplars, emb_thr) > margin).mean())
+        print(f"exemplars: {len(exemplars['exemplars_unsafe'])} unsafe, "
+              f"{len(exemplars['exemplars_benign'])} benign; margin {margin:.4f} refuses "
+              f"{val_rate:.2%} of the validation benign prompts on its own")  # fmt: skip
     meta = {
+        **neighbour_meta,
         "categories": json.dumps(CATEGORIES),
         "minor_factor": "0.5",
-        "encoder": ENCODER_INT8 if args.int8 else ENCODER_FP32,
+        "encoder": ENCODER_FP32,
         "trained_on": json.dumps(
-            {"fit": len(fit), "validation_benign": len(val), "ensemble": args.ensemble}
+            {"fit": int(used.sum()), "validation_benign": len(x_val), "ensemble": args.ensemble}
         ),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(args.out), meta)
-    print(f"fit on {len(fit)} examples, thresholds from {len(val)} benign validation prompts")
+    print(
+        f"fit on {int(used.sum())} examples, thresholds from {len(x_val)} benign validation prompts"
+    )
     for c, t in zip(CATEGORIES, thresholds, strict=True):
         print(f"  {c:<14} threshold {t:.3f}")
     print(f"wrote {args.out} in {time.time() - started:.0f} s")

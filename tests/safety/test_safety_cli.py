@@ -70,3 +70,18 @@ def test_evaluate_rejects_unknown_labels(tmp_path: Path, capsys) -> None:
     csv_file.write_text("text,label\na cat,maybe\n", encoding="utf-8")
     assert main(["evaluate", str(csv_file)]) == 2
     assert "unknown label" in capsys.readouterr().err
+
+
+def test_check_precision_option_gives_the_same_verdicts() -> None:
+    dead = "a man lying dead in the street with his skull cracked open"
+    prompts = "\n".join(["a red apple", "a nude woman", dead])
+    fast, exact = run_check(stdin=prompts), run_check("--precision", "fp32", stdin=prompts)
+    assert fast.returncode == exact.returncode == 0, fast.stderr + exact.stderr
+    allowed = [[json.loads(x)["allowed"] for x in r.stdout.splitlines()] for r in (fast, exact)]
+    assert allowed[0] == allowed[1] == [True, False, False]
+
+
+def test_check_rejects_bad_options() -> None:
+    assert run_check("--precision", "int4", "a cat").returncode == 2
+    result = run_check("--threads", "-1", "a cat")
+    assert result.returncode == 2 and "--threads" in result.stderr

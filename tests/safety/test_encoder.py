@@ -1,0 +1,57 @@
+"""The classifier's encoder: the bf16 view must give the fp32 embeddings the head was fitted on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from generation.text_encoder import shared_text_encoder
+from safety.encoder import Bf16SentenceEncoder, classifier_encoder
+
+PROMPTS = [
+    "a cat on a windowsill",
+    "a knight in armor in a misty forest, by greg rutkowski, trending on artstation, 8k",
+    "a man lying dead in the street with his skull cracked open, photo",
+    "",
+    "three yellow triangles on a blue background " * 20,  # longer than the 128-token cap
+]
+
+
+@pytest.fixture(scope="module")
+def fp32():
+    """The shared fp32 TextEncoder."""
+    return shared_text_encoder()
+
+
+def test_bf16_view_matches_fp32_embeddings(fp32) -> None:
+    bf16 = Bf16SentenceEncoder(fp32)
+    a = fp32.sentence_embeddings(PROMPTS)
+    b = bf16.sentence_embeddings(PROMPTS)
+    assert b.shape == a.shape == (len(PROMPTS), 384) and b.dtype == np.float32
+    assert np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-4)
+    assert (a * b).sum(axis=1).min() > 0.9995
+
+
+def test_bf16_view_shares_the_token_table_and_leaves_the_base_fp32(fp32) -> None:
+    import torch
+
+    bf16 = Bf16SentenceEncoder(fp32)
+    assert bf16.model.embeddings is fp32.model.embeddings
+    assert bf16.model.encoder.layer[0].attention.self.query.weight.dtype == torch.bfloat16
+    assert fp32.model.encoder.layer[0].attention.self.query.weight.dtype == torch.float32
+
+
+def test_precision_choice(fp32) -> None:
+    assert classifier_encoder(fp32, "fp32") is fp32
+    assert isinstance(classifier_encoder(fp32, "bf16"), Bf16SentenceEncoder)
+    with pytest.raises(ValueError, match="precision"):
+        classifier_encoder(fp32, "int4")
+
+
+def test_test_doubles_pass_through() -> None:
+    class Fake:
+        def sentence_embeddings(self, texts, batch_size=64):
+            return np.zeros((len(texts), 384), dtype=np.float32)
+
+    fake = Fake()
+    assert classifier_encoder(fake, "bf16") is fake
