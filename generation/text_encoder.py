@@ -7,7 +7,6 @@ classifier (mean-pooled sentence embeddings): the model is loaded once per proce
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
 
 HIDDEN_SIZE = 384
 MAX_TOKENS = 16  # canvas-shapes captions are short; SD-class models bring their own encoder.
+MAX_SENTENCE_TOKENS = 128  # moderation embeddings: all-MiniLM-L6-v2 was trained on up to 128
 
 
 def default_encoder_path() -> str:
@@ -30,18 +30,12 @@ class TextEncoder:
     """Load MiniLM once; give token states for diffusion and sentence embeddings for safety."""
 
     def __init__(self, path: str | None = None, device: str = "cpu") -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # a "Loading weights" bar on stderr of every CLI run
+        from .minilm import MiniLM, WordPiece
 
         self.path = path or default_encoder_path()
         self.device = device
-        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
-        self.model = AutoModel.from_pretrained(self.path, use_safetensors=True).to(device).eval()
-        self.model.requires_grad_(False)
+        self.tokenizer = WordPiece(self.path)
+        self.model = MiniLM.from_folder(self.path).to(device)
         # Tokenizers and BERT forward passes are not re-entrant across threads.
         self._lock = threading.Lock()
 
@@ -50,14 +44,8 @@ class TextEncoder:
         import torch
 
         with self._lock, torch.inference_mode():
-            batch = self.tokenizer(
-                list(texts),
-                padding="max_length",
-                truncation=True,
-                max_length=max_tokens,
-                return_tensors="pt",
-            ).to(self.device)
-            return self.model(**batch).last_hidden_state.clone()
+            batch = self.tokenizer(list(texts), max_tokens, pad_to_max=True)
+            return self.model(**{k: v.to(self.device) for k, v in batch.items()}).clone()
 
     def sentence_embeddings(self, texts: list[str], batch_size: int = 128) -> np.ndarray:
         """L2-normalised mean-pooled embeddings, shape (len(texts), 384), float32."""
@@ -77,14 +65,9 @@ def mean_pooled_embeddings(
     chunks = []
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
-            batch = tokenizer(
-                list(texts[start : start + batch_size]),
-                padding=True,
-                truncation=True,
-                max_length=128,
-                return_tensors="pt",
-            ).to(device)
-            states = model(**batch).last_hidden_state
+            batch = tokenizer(list(texts[start : start + batch_size]), MAX_SENTENCE_TOKENS)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            states = model(**batch)
             mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
             pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             pooled = torch.nn.functional.normalize(pooled, dim=-1)

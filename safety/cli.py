@@ -13,8 +13,8 @@ from safety.errors import ModerationUnavailable
 from safety.verdict import Verdict
 
 CHUNK = 1024  # prompts per classifier pass: big enough to batch, small enough to stream
-# A CLI run owns the machine, so it uses every core (bf16 encoder on the 2-core dev box: 776
-# prompts/s with 2 threads, 438 with 1). On a box busy with other work, --threads 1 avoids
+# A CLI run owns the machine, so it uses every core (bf16 encoder on the 2-core dev box: 806
+# prompts/s with 2 threads, 426 with 1). On a box busy with other work, --threads 1 avoids
 # OpenMP threads spinning while they wait for each other.
 THREADS_HELP = "torch threads for the encoder (default: one per core)"
 PRECISION_HELP = "encoder precision: auto (bf16 where the CPU has it), fp32 or bf16"

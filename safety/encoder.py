@@ -9,8 +9,8 @@ pooling stay fp32. Measured on the 2-core dev box (prompt-style prompts, median 
 ========================  ============  ==============  ==============================
 encoder                   prompts/s 1t  prompts/s 2t    single prompt p50 (2 threads)
 ========================  ============  ==============  ==============================
-fp32                      137           257             7.8 ms
-bf16 linear + autocast    438           776             3.6 ms
+fp32                      128           246             6.6 ms
+bf16 linear + autocast    426           806             3.3 ms
 ========================  ============  ==============  ==============================
 
 Embeddings keep a cosine of at least 0.99997 to the fp32 ones (mean 0.99999), so the head's
