@@ -27,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# The server sets this default (webapp/__init__.py); the direct side must run the same way.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from tests.e2e.conftest import Server, prepare_instance  # noqa: E402
 from tests.e2e.test_load import server_rss_mb  # noqa: E402
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=16, help="requests in the throughput runs")
     p.add_argument("--steps", type=int, default=None, help="denoising steps (model default)")
     p.add_argument(
-        "--threads", type=int, default=1, help="torch threads, direct and server alike (0: torch's)"
+        "--threads", type=int, default=0, help="torch threads, direct and server alike (0: torch's)"
     )
     p.add_argument("--json", default="bench/results/serving.json")
     args = p.parse_args(argv)
@@ -133,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         "model": version,
         "steps": args.steps,
         "torch_threads": args.threads,
+        "omp_wait_policy": os.environ["OMP_WAIT_POLICY"],
         "direct_median_s": statistics.median(direct),
         "http_median_s": statistics.median(http),
         "overhead_ratio": statistics.median(http) / statistics.median(direct),

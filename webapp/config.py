@@ -81,7 +81,7 @@ SETTINGS: dict[str, tuple[str | None, Any]] = {
     "IP_HASH_SALT": (None, lambda n, v: v),
     "METRICS_TOKEN": (None, lambda n, v: v),
     "TRUSTED_PROXIES": ("0", lambda n, v: _int(n, v, 0)),
-    "TORCH_THREADS": ("1", lambda n, v: _int(n, v, 0)),
+    "TORCH_THREADS": ("0", lambda n, v: _int(n, v, 0)),
     "LOG_LEVEL": (
         "INFO",
         lambda n, v: _choice(n, v.upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),
