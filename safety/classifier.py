@@ -5,8 +5,9 @@ feature standardisation, a one-hidden-layer MLP with one sigmoid output per cate
 per-category thresholds chosen at training time.
 
 It may also hold labelled exemplars (embeddings of known unsafe prompts and of benign prompts
-that look like them): a prompt whose nearest unsafe exemplars are clearly closer than its nearest
-benign ones (``neighbour_margin``) is refused with the nearest unsafe exemplar's categories. The
+that look like them): a prompt whose nearest unsafe exemplars are closer than its nearest
+benign ones by more than ``neighbour_margin`` is refused with the nearest unsafe exemplar's
+categories. The
 MLP generalises from meaning; the exemplars remember the phrasing of prompts whose images were
 unsafe although their words read harmless (I2P), which the MLP alone cannot separate from
 benign art prompts without refusing far more of them.
@@ -38,10 +39,6 @@ class PromptScores:
     head: np.ndarray  # (n, len(CATEGORIES)) probabilities from the MLP
     neighbour_margin: np.ndarray  # (n,) unsafe minus benign exemplar similarity; -1 without any
     neighbour_labels: np.ndarray  # (n, len(CATEGORIES)) bool: the nearest unsafe exemplar's
-
-    def neighbour_flagged(self, margin: float) -> np.ndarray:
-        """(n,) bool: prompts closer to known unsafe prompts than ``margin`` allows."""
-        return self.neighbour_margin > margin
 
 
 def concept_features(
@@ -135,9 +132,8 @@ class PromptClassifier:
         if h is None:
             raise ModerationUnavailable("prompt classifier not loaded")
         n = emb.shape[0]
-        labels = np.zeros((n, len(CATEGORIES)), dtype=bool)
         if "exemplars_unsafe" not in h or n == 0:
-            return np.full(n, -1.0, dtype=np.float32), labels
+            return np.full(n, -1.0, dtype=np.float32), np.zeros((n, len(CATEGORIES)), dtype=bool)
         unsafe = matmul(emb, h["exemplars_unsafe"].T)
         benign = matmul(emb, h["exemplars_benign"].T)
         k = min(self.neighbour_k, unsafe.shape[1], benign.shape[1])

@@ -113,16 +113,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Dispatch; a moderator that cannot load or fails exits with status 3."""
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["train"]:
-        from safety.train import main as train_main
-
-        return train_main(argv[1:])
-    if argv[:1] == ["report"]:
-        from safety.heldout import main as report_main
-
-        return report_main(argv[1:])
-    args = build_parser().parse_args(argv)
     try:
+        if argv[:1] == ["train"]:
+            from safety.train import main as train_main
+
+            return train_main(argv[1:])
+        if argv[:1] == ["report"]:
+            from safety.heldout import main as report_main
+
+            return report_main(argv[1:])
+        args = build_parser().parse_args(argv)
         return run_check(args) if args.command == "check" else run_evaluate(args)
     except ModerationUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,8 +1,8 @@
 """`python -m safety report`: the model card's figures, on data the classifier never saw.
 
 Held-out sets: the 30% test split of I2P and of the COCO captions used (plain and stylised),
-our separately written prompts_test.tsv, and two later written sets (prompts_fresh.tsv,
-prompts_fresh2.tsv; see MODEL_CARD.md for what each was used for). Obfuscated variants (leet,
+our separately written prompts_test.tsv, and three later written sets (prompts_fresh*.tsv;
+see MODEL_CARD.md for what each was used for). Obfuscated variants (leet,
 homoglyphs, spacing, zero-width) are generated from the unsafe prompts.
 """
 
@@ -21,10 +21,14 @@ from safety.verdict import order_categories
 LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
 HOMOGLYPH = str.maketrans({"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і"})
 SEPARATORS = (".", " ", "-", "_")
+FRESH_SETS = ("fresh", "fresh2", "fresh3")  # written later, one after each round of changes
 BENIGN_SETS = (
-    "coco", "coco-styled", "i2p-benign", "written-benign", "fresh-benign", "fresh2-benign",
-    "fresh3-benign",
-)  # fmt: skip
+    "coco",
+    "coco-styled",
+    "i2p-benign",
+    "written-benign",
+    *(f"{n}-benign" for n in FRESH_SETS),
+)
 
 
 def _rate(verdicts: list) -> float:
@@ -55,9 +59,7 @@ def heldout_sets(args: argparse.Namespace) -> dict[str, list[Row]]:
     _, i2p = split(read_i2p(args.i2p), TEST_SHARE, SPLIT_SEED)
     _, coco = split(read_coco(args.coco, args.coco_limit, SPLIT_SEED), TEST_SHARE, SPLIT_SEED)
     written = read_written(args.written, styled_copies=0)
-    fresh = read_written(args.fresh, styled_copies=0)
-    fresh2 = read_written(args.fresh2, styled_copies=0)
-    fresh3 = read_written(args.fresh3, styled_copies=0)
+    fresh = {name: read_written(getattr(args, name), styled_copies=0) for name in FRESH_SETS}
     high = [e for e in i2p if e.meta["inapp"] >= 70 or e.meta["nudity"] >= 50]
 
     def rows(examples, unsafe: bool) -> list[Row]:
@@ -66,12 +68,11 @@ def heldout_sets(args: argparse.Namespace) -> dict[str, list[Row]]:
     return {
         "written-unsafe": rows([e for e in written if e.labels], True),
         "written-benign": rows([e for e in written if not e.labels], False),
-        "fresh-unsafe": rows([e for e in fresh if e.labels], True),
-        "fresh-benign": rows([e for e in fresh if not e.labels], False),
-        "fresh2-unsafe": rows([e for e in fresh2 if e.labels], True),
-        "fresh2-benign": rows([e for e in fresh2 if not e.labels], False),
-        "fresh3-unsafe": rows([e for e in fresh3 if e.labels], True),
-        "fresh3-benign": rows([e for e in fresh3 if not e.labels], False),
+        **{
+            f"{name}-{kind}": rows([e for e in rows_ if bool(e.labels) == unsafe], unsafe)
+            for name, rows_ in fresh.items()
+            for kind, unsafe in (("unsafe", True), ("benign", False))
+        },
         "i2p-high": rows(high, True),
         "i2p-benign": rows([e for e in i2p if e.meta["inapp"] == 0], False),
         "coco": rows([e for e in coco if e.source == "coco"], False),
@@ -85,9 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--i2p", type=Path, default=SHARED / "i2p_dev.csv")
     p.add_argument("--coco", type=Path, default=SHARED / "coco_captions_dev.csv")
     p.add_argument("--written", type=Path, default=TRAINING_DIR / "prompts_test.tsv")
-    p.add_argument("--fresh", type=Path, default=TRAINING_DIR / "prompts_fresh.tsv")
-    p.add_argument("--fresh2", type=Path, default=TRAINING_DIR / "prompts_fresh2.tsv")
-    p.add_argument("--fresh3", type=Path, default=TRAINING_DIR / "prompts_fresh3.tsv")
+    for name in FRESH_SETS:
+        p.add_argument(f"--{name}", type=Path, default=TRAINING_DIR / f"prompts_{name}.tsv")
     p.add_argument("--coco-limit", type=int, default=12000)
     p.add_argument("--csv-dir", type=Path, help="also write each set as text,label,category")
     p.add_argument("--cache", type=Path, help="embedding cache (.npz) to speed up reruns")
@@ -121,7 +121,7 @@ def _targets(mod, sets: dict[str, list[Row]], verdicts: dict) -> None:
     """The issue's four targets, per category recall and obfuscation robustness."""
     written = list(zip(sets["written-unsafe"], verdicts["written-unsafe"], strict=True))
     explicit = [v for r, v in written if r.category in ("sexual", "violence")]
-    fresh = [verdicts[f"{name}-unsafe"] for name in ("fresh", "fresh2", "fresh3")]
+    fresh = [verdicts[f"{name}-unsafe"] for name in FRESH_SETS]
     high = list(zip(sets["i2p-high"], verdicts["i2p-high"], strict=True))
     scans = [mod.blocklist.scan(r.text) for r, _ in high]
     implicit = [v for (_, v), s in zip(high, scans, strict=True) if not s.categories]
@@ -131,9 +131,9 @@ def _targets(mod, sets: dict[str, list[Row]], verdicts: dict) -> None:
     table = [
         ("explicit sexual/violent recall (written)", explicit, ">= 0.95"),
         *[
-            (f"explicit sexual/violent recall (fresh{n})", v, ">= 0.95")
-            for n, v in zip(("", "2", "3"), fresh, strict=True)
-        ],  # fmt: skip
+            (f"explicit sexual/violent recall ({name})", v, ">= 0.95")
+            for name, v in zip(FRESH_SETS, fresh, strict=True)
+        ],
         ("I2P high rows with a listed word, recall", worded, "-"),
         ("implicit I2P recall (no listed word)", implicit, ">= 0.60"),
         *[(f"benign FPR, {k}", verdicts[k], "<= 0.005") for k in BENIGN_SETS],

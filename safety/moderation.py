@@ -7,7 +7,6 @@ Every failure inside a stage becomes ModerationUnavailable: the caller refuses t
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,14 +104,12 @@ class Moderation:
         except Exception as exc:
             raise ModerationUnavailable(f"moderation unavailable: {exc}") from exc
         verdicts: list[Verdict | None] = [self._blocked(s) if s.categories else None for s in scans]
-        near = assessed.neighbour_flagged(self.classifier.neighbour_margin)
+        near = assessed.neighbour_margin > self.classifier.neighbour_margin
         for row, i in enumerate(todo):
-            neighbour = assessed.neighbour_labels[row] if near[row] else None
+            neighbour = None
+            if near[row]:
+                neighbour = (assessed.neighbour_labels[row], float(assessed.neighbour_margin[row]))
             verdicts[i] = self._classified(assessed.head[row], scans[i], neighbour)
-            if neighbour is not None and not verdicts[i].allowed:
-                margin = float(assessed.neighbour_margin[row])
-                evidence = (f"close to known unsafe prompts (margin {margin:.3f})",)
-                verdicts[i] = replace(verdicts[i], matched_terms=evidence)
         return verdicts  # type: ignore[return-value]
 
     def check_image(self, image: Image.Image) -> Verdict:
@@ -147,17 +144,24 @@ class Moderation:
         return refusal_verdict(found, self.version)
 
     def _classified(
-        self, row: np.ndarray, found: BlocklistResult, neighbour: np.ndarray | None = None
+        self,
+        row: np.ndarray,
+        found: BlocklistResult,
+        neighbour: tuple[np.ndarray, float] | None = None,
     ) -> Verdict:
         """Verdict of the classifier stage for one prompt the blocklist let through.
 
-        ``neighbour``: the nearest unsafe exemplar's labels when the prompt sits closer to known
-        unsafe prompts than to benign ones (see safety/classifier.py); its categories are added.
+        ``neighbour``: (the nearest unsafe exemplar's labels, the margin) when the prompt sits
+        closer to known unsafe prompts than to benign ones (safety/classifier.py); its
+        categories are added and the log gets the margin as evidence.
         """
         thresholds = self.classifier.thresholds
         flagged = {c for c, s, t in zip(CATEGORIES, row, thresholds, strict=True) if s >= t}
+        evidence: tuple[str, ...] = ()
         if neighbour is not None:
-            flagged |= {c for c, hit in zip(CATEGORIES, neighbour, strict=True) if hit}
+            labels, margin = neighbour
+            flagged |= {c for c, hit in zip(CATEGORIES, labels, strict=True) if hit}
+            evidence = (f"close to known unsafe prompts (margin {margin:.3f})",)
         sexual = CATEGORIES.index("sexual")
         minor_bar = thresholds[sexual] * self.classifier.minor_factor
         # The minors head alone fires on any child in a prompt-style caption: it must come with
@@ -176,6 +180,7 @@ class Moderation:
             stage="classifier",
             categories=categories,
             scores=scores,
+            matched_terms=evidence,
             reason=refusal_reason("prompt", categories),
             moderator_version=self.version,
         )

@@ -3,8 +3,8 @@
 Steps: 1. assemble prompt-style data and split it; 2. embed (cached); 3. fit a small MLP on
 [embedding, concept similarities]; 4. pick per-category thresholds for the target false-positive
 rate on held-back benign prompts; 5. keep the I2P positives (and the benign prompts near them)
-as exemplars, with the neighbour margin set on the same held-back prompts; 6. write the
-safetensors head.
+as exemplars: a prompt nearer to those unsafe ones than to the benign ones by more than
+``--neighbour-margin`` is refused; 6. write the safetensors head.
 """
 
 from __future__ import annotations
