@@ -55,3 +55,22 @@ def test_test_doubles_pass_through() -> None:
 
     fake = Fake()
     assert classifier_encoder(fake, "bf16") is fake
+
+
+def test_fp32_and_bf16_can_run_at_once(fp32) -> None:
+    """A server embeds prompts on request threads while the worker reads token states."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bf16 = Bf16SentenceEncoder(fp32)
+    expected_states = fp32.token_states(PROMPTS[:3])
+    expected_emb = bf16.sentence_embeddings(PROMPTS)
+
+    def states(_: int) -> bool:
+        return bool((fp32.token_states(PROMPTS[:3]) - expected_states).abs().max() < 1e-5)
+
+    def embeddings(_: int) -> bool:
+        return bool(np.abs(bf16.sentence_embeddings(PROMPTS) - expected_emb).max() < 1e-5)
+
+    with ThreadPoolExecutor(4) as pool:
+        jobs = [pool.submit(states if i % 2 else embeddings, i) for i in range(40)]
+        assert all(job.result() for job in jobs)
