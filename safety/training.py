@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,7 +156,7 @@ class EmbeddingCache:
         todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in self.store}
         missing = sorted(todo.items(), key=lambda kv: len(kv[1]))  # short first: less padding
         if missing:
-            vecs = self.encoder.sentence_embeddings([t for _, t in missing], batch_size=batch_size)
+            vecs = self._encode([t for _, t in missing], batch_size)
             self.store.update(zip([k for k, _ in missing], vecs, strict=True))
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,3 +165,14 @@ class EmbeddingCache:
         if not keys:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([self.store[k] for k in keys]).astype(np.float32)
+
+    def _encode(self, texts: list[str], batch_size: int, chunk: int = 2048) -> np.ndarray:
+        """Encode in chunks, reporting progress on stderr when there is much to do."""
+        if len(texts) <= chunk:
+            return self.encoder.sentence_embeddings(texts, batch_size=batch_size)
+        parts = []
+        for start in range(0, len(texts), chunk):
+            parts.append(self.encoder.sentence_embeddings(texts[start : start + chunk], batch_size))
+            done = min(start + chunk, len(texts))
+            print(f"  embedded {done:,} of {len(texts):,} new texts", file=sys.stderr, flush=True)
+        return np.concatenate(parts)
