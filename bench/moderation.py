@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -16,6 +17,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from generation.runtime import sleep_idle_openmp_threads  # noqa: E402
+
+sleep_idle_openmp_threads()  # as python -m safety does
 
 SUBJECTS = (
     "a cat on a windowsill", "an old fisherman mending nets", "a red sports car on a coast road",
@@ -106,6 +111,7 @@ def main() -> int:
         "image_p50_ms": round(statistics.median(image_ms), 2),
         "load_s": round(load_s, 2),
         "torch_threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
         "n_single": len(latencies),
         "n_batch": len(prompts),
         "moderator_version": mod.version,

@@ -27,8 +27,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-# The server sets this default (webapp/__init__.py); the direct side must run the same way.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from generation.runtime import sleep_idle_openmp_threads  # noqa: E402
+
+# The server does this (webapp/__init__.py); the direct side must run the same way.
+sleep_idle_openmp_threads()
 
 from tests.e2e.conftest import Server, prepare_instance  # noqa: E402
 from tests.e2e.test_load import server_rss_mb  # noqa: E402

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from safety.cli import main
+from generation.runtime import sleep_idle_openmp_threads
+
+sleep_idle_openmp_threads()  # before torch loads: see generation/runtime.py
+
+from safety.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

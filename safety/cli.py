@@ -14,8 +14,8 @@ from safety.verdict import Verdict
 
 CHUNK = 1024  # prompts per classifier pass: big enough to batch, small enough to stream
 # A CLI run owns the machine, so it uses every core (bf16 encoder on the 2-core dev box: 806
-# prompts/s with 2 threads, 426 with 1). On a box busy with other work, --threads 1 avoids
-# OpenMP threads spinning while they wait for each other.
+# prompts/s with 2 threads, 426 with 1). Idle OpenMP threads sleep (safety/__main__.py), so a
+# box busy with other work does not make two threads slower than one.
 THREADS_HELP = "torch threads for the encoder (default: one per core)"
 PRECISION_HELP = "encoder precision: auto (bf16 where the CPU has it), fp32 or bf16"
 

@@ -6,12 +6,11 @@ import logging
 import os
 from typing import Any
 
-# Before anything imports torch (libgomp reads it once): OpenMP threads that finish their share
-# sleep instead of spinning. A server runs torch on several Python threads (request threads
-# embed prompts, a worker generates), each with its own OpenMP team; spinning teams took the
-# cores from the working one, so two intra-op threads made every request slower (0.42 s vs
-# 0.30 s with PASSIVE, bench/serving.py; docs/performance.md). An operator's setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from generation.runtime import sleep_idle_openmp_threads
+
+# Before anything imports torch: request threads and the generation worker each run an OpenMP
+# team, and spinning idle teams took the cores from the working one.
+sleep_idle_openmp_threads()
 
 from flask import Flask  # noqa: E402
 
