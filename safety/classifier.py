@@ -85,8 +85,7 @@ class PromptClassifier:
             self._encoder = classifier_encoder(self._encoder, self.precision)
         except Exception as exc:
             raise ModerationUnavailable(f"text encoder failed to load: {exc}") from exc
-        digest = hashlib.sha256(self.head_path.read_bytes()).hexdigest()
-        self.version = f"clf-{digest[:8]}"
+        self.version = f"clf-{content_digest(head, meta)[:8]}"
         self._head = head
 
     @property
@@ -172,6 +171,20 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def top_k_mean(sims: np.ndarray, k: int) -> np.ndarray:
     """Mean of the k largest values of each row."""
     return np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+
+
+def content_digest(tensors: dict[str, np.ndarray], meta: dict) -> str:
+    """sha256 of the tensors and metadata, not of the file's bytes.
+
+    safetensors writes its metadata in no fixed order, so two trainings with identical results
+    gave files with different bytes; the version must only change when the classifier does.
+    """
+    digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def _read_head(path: Path) -> tuple[dict[str, np.ndarray], dict]:

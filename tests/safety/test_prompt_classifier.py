@@ -156,3 +156,21 @@ def test_inconsistent_exemplars_fail_closed(tmp_path: Path) -> None:
     path = head_copy(tmp_path, exemplar_labels=np.zeros((3, 7), dtype=np.uint8))
     with pytest.raises(ModerationUnavailable, match="corrupt"):
         PromptClassifier(head_path=path).load()
+
+
+def test_version_follows_content_not_file_bytes(tmp_path: Path) -> None:
+    with safe_open(str(DEFAULT_HEAD), framework="np") as f:
+        meta = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    versions = []
+    for i, order in enumerate((sorted(meta), sorted(meta, reverse=True))):
+        path = tmp_path / f"head{i}.safetensors"
+        save_file(tensors, str(path), {k: meta[k] for k in order})
+        classifier = PromptClassifier(head_path=path)
+        classifier.load()
+        versions.append(classifier.version)
+    changed = dict(tensors, b2=tensors["b2"] + np.float32(0.001))
+    save_file(changed, str(tmp_path / "changed.safetensors"), meta)
+    other = PromptClassifier(head_path=tmp_path / "changed.safetensors")
+    other.load()
+    assert versions[0] == versions[1] != other.version
