@@ -119,7 +119,6 @@ class MiniLM(nn.Module):
         super().__init__()
         if cfg.get("model_type") != "bert" or cfg.get("hidden_act") != "gelu":
             raise ValueError("expected a BERT checkpoint with GELU activations")
-        self.hidden_size = cfg["hidden_size"]
         self.embeddings = Embeddings(cfg)
         self.encoder = Encoder(cfg)
 

@@ -120,10 +120,7 @@ class PromptClassifier:
         h = self._head
         if h is None:
             raise ModerationUnavailable("prompt classifier not loaded")
-        x = (concept_features(emb, h["concepts"], h["concept_category"]) - h["mean"]) / h["std"]
-        hidden = np.maximum(matmul(x, h["w1"]) + h["b1"], 0.0)
-        logits = np.clip(matmul(hidden, h["w2"]) + h["b2"], -30, 30)
-        return 1.0 / (1.0 + np.exp(-logits))
+        return mlp_probabilities(concept_features(emb, h["concepts"], h["concept_category"]), h)
 
     def neighbours(self, emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(margin, nearest unsafe exemplar's labels) per row; margin -1 without exemplars."""
@@ -133,12 +130,10 @@ class PromptClassifier:
         n = emb.shape[0]
         if "exemplars_unsafe" not in h or n == 0:
             return np.full(n, -1.0, dtype=np.float32), np.zeros((n, len(CATEGORIES)), dtype=bool)
-        unsafe = matmul(emb, h["exemplars_unsafe"].T)
-        benign = matmul(emb, h["exemplars_benign"].T)
-        k = min(self.neighbour_k, unsafe.shape[1], benign.shape[1])
-        margin = top_k_mean(unsafe, k) - top_k_mean(benign, k)
-        labels = h["exemplar_labels"][unsafe.argmax(axis=1)] > 0
-        return margin.astype(np.float32), labels
+        margin, nearest = exemplar_margin(
+            emb, h["exemplars_unsafe"], h["exemplars_benign"], self.neighbour_k
+        )
+        return margin, h["exemplar_labels"][nearest] > 0
 
     def assess(self, texts: list[str]) -> PromptScores:
         """Embed texts once; head probabilities and exemplar neighbours for each."""
@@ -168,7 +163,29 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return (a_t @ b_t).numpy()
 
 
-def top_k_mean(sims: np.ndarray, k: int) -> np.ndarray:
+def mlp_probabilities(features: np.ndarray, head: dict[str, np.ndarray]) -> np.ndarray:
+    """Standardise, Linear-ReLU-Linear, sigmoid: per-category probabilities (training uses it too).
+
+    ``head`` holds ``mean``, ``std``, ``w1``, ``b1``, ``w2`` and ``b2``.
+    """
+    x = (features - head["mean"]) / head["std"]
+    hidden = np.maximum(matmul(x, head["w1"]) + head["b1"], 0.0)
+    logits = np.clip(matmul(hidden, head["w2"]) + head["b2"], -30, 30)
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
+def exemplar_margin(
+    emb: np.ndarray, unsafe: np.ndarray, benign: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: mean similarity to the k nearest unsafe exemplars minus that to the k nearest
+    benign ones, and the index of the nearest unsafe exemplar (training uses it too)."""
+    to_unsafe = matmul(emb, unsafe.T)
+    k = min(k, unsafe.shape[0], benign.shape[0])
+    margin = _top_k_mean(to_unsafe, k) - _top_k_mean(matmul(emb, benign.T), k)
+    return margin.astype(np.float32), to_unsafe.argmax(axis=1)
+
+
+def _top_k_mean(sims: np.ndarray, k: int) -> np.ndarray:
     """Mean of the k largest values of each row."""
     return np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from safety.classifier import DEFAULT_HEAD, concept_features
+from safety.classifier import DEFAULT_HEAD, concept_features, exemplar_margin, mlp_probabilities
 from safety.training import (
     TRAINING_DIR,
     EmbeddingCache,
@@ -189,17 +189,6 @@ def build_exemplars(fit: list[Example], emb: np.ndarray) -> dict[str, np.ndarray
     }
 
 
-def neighbour_margins(exemplars: dict, emb: np.ndarray) -> np.ndarray:
-    """Mean similarity to the nearest unsafe exemplars minus that to the nearest benign ones."""
-    from safety.classifier import matmul, top_k_mean
-
-    unsafe = exemplars["exemplars_unsafe"].astype(np.float32)
-    benign = exemplars["exemplars_benign"].astype(np.float32)
-    return top_k_mean(matmul(emb, unsafe.T), NEIGHBOUR_K) - top_k_mean(
-        matmul(emb, benign.T), NEIGHBOUR_K
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     """Train and write the head; print a short summary."""
     import torch
@@ -231,8 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     weights = np.array([e.weight for e in fit], dtype=np.float32)
     used = weights > 0
     head = fit_ensemble(((x_fit - mean) / std)[used], label_matrix(fit)[used], weights[used], args)
-    hidden = np.maximum(((x_val - mean) / std) @ head["w1"] + head["b1"], 0)
-    val_scores = 1 / (1 + np.exp(-(hidden @ head["w2"] + head["b2"])))
+    val_scores = mlp_probabilities(x_val, {"mean": mean, "std": std, **head})
     thresholds = choose_thresholds(val_scores, args.target_fpr)
     tensors = {"concepts": concepts, "concept_category": concept_category, "mean": mean,
                "std": std, "thresholds": thresholds, **head}  # fmt: skip
@@ -242,7 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         margin = args.neighbour_margin
         tensors.update(exemplars)
         neighbour_meta = {"neighbour_k": str(NEIGHBOUR_K), "neighbour_margin": f"{margin:.4f}"}
-        val_rate = float((neighbour_margins(exemplars, emb_thr) > margin).mean())
+        val_margins, _ = exemplar_margin(
+            emb_thr, exemplars["exemplars_unsafe"], exemplars["exemplars_benign"], NEIGHBOUR_K
+        )
+        val_rate = float((val_margins > margin).mean())
         print(f"exemplars: {len(exemplars['exemplars_unsafe'])} unsafe, "
               f"{len(exemplars['exemplars_benign'])} benign; margin {margin:.4f} refuses "
               f"{val_rate:.2%} of the validation benign prompts on its own")  # fmt: skip
