@@ -42,6 +42,7 @@ COPY pyproject.toml constraints.txt README.md ./
 RUN pip install --no-cache-dir --index-url "${TORCH_INDEX}" torch==2.13.0
 COPY generation ./generation
 COPY safety ./safety
+COPY textencoder ./textencoder
 COPY webapp ./webapp
 COPY templates ./templates
 COPY static ./static

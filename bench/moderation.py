@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generation.runtime import sleep_idle_openmp_threads  # noqa: E402
+from textencoder.runtime import sleep_idle_openmp_threads  # noqa: E402
 
 sleep_idle_openmp_threads()  # as python -m safety does
 

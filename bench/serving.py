@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from generation.runtime import sleep_idle_openmp_threads  # noqa: E402
+from textencoder.runtime import sleep_idle_openmp_threads  # noqa: E402
 
 # The server does this (webapp/__init__.py); the direct side must run the same way.
 sleep_idle_openmp_threads()

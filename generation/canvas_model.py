@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from textencoder import HIDDEN_SIZE
+
 from .shapes import RESOLUTION
-from .text_encoder import HIDDEN_SIZE
+
+PROMPT_TOKENS = 16  # MiniLM token states per caption: canvas-shapes captions are short
 
 UNET_CONFIG: dict[str, Any] = {
     "sample_size": RESOLUTION,

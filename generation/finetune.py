@@ -110,11 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     from peft.utils import get_peft_model_state_dict
     from tqdm import tqdm
 
+    from textencoder import shared_text_encoder
+
     from . import loaders
-    from .canvas_model import pooled
+    from .canvas_model import PROMPT_TOKENS, pooled
     from .datasets import load_imagefolder
     from .pipeline import CanvasShapesPipeline
-    from .text_encoder import shared_text_encoder
     from .versions import write_metadata
 
     torch.set_num_threads(args.threads)
@@ -126,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     pixels = torch.from_numpy(data.images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
     captions = sorted(set(data.captions))
     encoder = shared_text_encoder()
-    states = encoder.token_states(captions)
-    empty = encoder.token_states([""])[0]
+    states = encoder.token_states(captions, PROMPT_TOKENS)
+    empty = encoder.token_states([""], PROMPT_TOKENS)[0]
     label = torch.tensor([captions.index(c) for c in data.captions])
 
     # 2. Base pipeline with a fresh LoRA adapter.

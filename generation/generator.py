@@ -80,13 +80,13 @@ class Generator:
 
     @property
     def text_encoder(self):
-        """The MiniLM TextEncoder: canvas-shapes' conditioning, shared with moderation.
+        """The MiniLM TextEncoder canvas-shapes is conditioned on (``textencoder``).
 
-        External checkpoints bring their own CLIP encoder inside the pipeline; this one is
-        still the process-wide MiniLM, so moderation gets the same object either way.
+        The web app passes the one it also gives to moderation; without one, the process-wide
+        default is used. External checkpoints bring their own CLIP encoder inside the pipeline.
         """
         if self._text_encoder is None:
-            from .text_encoder import shared_text_encoder
+            from textencoder import shared_text_encoder
 
             self._text_encoder = shared_text_encoder()
         return self._text_encoder
@@ -106,6 +106,7 @@ class Generator:
                     self._pipe = loaders.load_external(self.model, self.device)
                 else:
                     base = self.registry.chain(self.active_version)[0]
+                    self.text_encoder.load()
                     self._pipe = loaders.load_canvas(
                         self.registry, base, self.device, self.text_encoder
                     )

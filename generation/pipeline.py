@@ -15,7 +15,7 @@ from diffusers import DiffusionPipeline
 from diffusers.loaders import StableDiffusionLoraLoaderMixin
 from diffusers.utils.torch_utils import randn_tensor
 
-from .canvas_model import pooled
+from .canvas_model import PROMPT_TOKENS, pooled
 from .errors import GenerationCancelled
 
 
@@ -28,7 +28,7 @@ class CanvasShapesPipeline(DiffusionPipeline, StableDiffusionLoraLoaderMixin):
     def __init__(self, unet, scheduler) -> None:
         super().__init__()
         self.register_modules(unet=unet, scheduler=scheduler)
-        self.encoder = None  # a generation.text_encoder.TextEncoder, set by the loader
+        self.encoder = None  # a textencoder.TextEncoder, set by the loader
         # The LoRA mixin looks for a text encoder to adapt; MiniLM stays frozen and unadapted.
         self.text_encoder = None
 
@@ -36,7 +36,7 @@ class CanvasShapesPipeline(DiffusionPipeline, StableDiffusionLoraLoaderMixin):
         """MiniLM token states for the prompts, on the UNet's device and dtype."""
         if self.encoder is None:
             raise RuntimeError("CanvasShapesPipeline.encoder is not set")
-        states = self.encoder.token_states(list(prompts))
+        states = self.encoder.token_states(list(prompts), PROMPT_TOKENS)
         return states.to(device=self.unet.device, dtype=self.unet.dtype)
 
     @torch.inference_mode()

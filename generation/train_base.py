@@ -134,9 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from tqdm import tqdm
 
-    from .canvas_model import UNET_CONFIG, build_scheduler, build_unet, pooled
+    from textencoder import shared_text_encoder
+
+    from .canvas_model import PROMPT_TOKENS, UNET_CONFIG, build_scheduler, build_unet, pooled
     from .shapes import draw_pool, training_scenes
-    from .text_encoder import shared_text_encoder
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -173,9 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     images, labels, captions = draw_pool(training_scenes(), args.pool_size, args.seed)
     encoder = shared_text_encoder()
     states = torch.cat(
-        [encoder.token_states(captions[i : i + 128]) for i in range(0, len(captions), 128)]
+        [
+            encoder.token_states(captions[i : i + 128], PROMPT_TOKENS)
+            for i in range(0, len(captions), 128)
+        ]
     )
-    empty = encoder.token_states([""])[0]
+    empty = encoder.token_states([""], PROMPT_TOKENS)[0]
     pool = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
     print(
         f"pool of {len(pool)} images, {len(captions)} captions in {time.time() - t0:.1f}s",

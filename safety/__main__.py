@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from generation.runtime import sleep_idle_openmp_threads
+from textencoder.runtime import sleep_idle_openmp_threads
 
-sleep_idle_openmp_threads()  # before torch loads: see generation/runtime.py
+sleep_idle_openmp_threads()  # before torch loads: see textencoder/runtime.py
 
 from safety.cli import main  # noqa: E402
 

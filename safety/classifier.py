@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from safety.encoder import ENCODER_FP32, classifier_encoder
 from safety.errors import ModerationUnavailable
 from safety.normalize import readable
 from safety.verdict import CATEGORIES
+from textencoder import HIDDEN_SIZE, MODEL_ID, sentence_encoder
 
 DEFAULT_HEAD = Path(__file__).with_name("models") / "prompt_head.safetensors"
 TENSORS = ("concepts", "concept_category", "mean", "std", "w1", "b1", "w2", "b2", "thresholds")
@@ -61,7 +61,7 @@ class PromptClassifier:
         self, encoder=None, head_path: str | Path | None = None, precision: str = "auto"
     ) -> None:
         self.head_path = Path(head_path) if head_path else DEFAULT_HEAD
-        self.precision = precision  # of the encoder: auto, fp32 or bf16 (see safety/encoder.py)
+        self.precision = precision  # of the encoder: auto, fp32 or bf16 (textencoder/bf16.py)
         self.version = "not loaded"
         self.minor_factor = 0.5
         self.neighbour_k = 5
@@ -78,11 +78,11 @@ class PromptClassifier:
         self.neighbour_k = int(meta.get("neighbour_k", 5))
         margin = meta.get("neighbour_margin") if has_exemplars else None
         self.neighbour_margin = float(margin) if margin is not None else float("inf")
-        encoder_id = meta.get("encoder", ENCODER_FP32)
-        if encoder_id != ENCODER_FP32:
+        encoder_id = meta.get("encoder", MODEL_ID)
+        if encoder_id != MODEL_ID:
             raise ModerationUnavailable(f"classifier head needs an unknown encoder: {encoder_id}")
         try:
-            self._encoder = classifier_encoder(self._encoder, self.precision)
+            self._encoder = sentence_encoder(self._encoder, self.precision)
         except Exception as exc:
             raise ModerationUnavailable(f"text encoder failed to load: {exc}") from exc
         self.version = f"clf-{content_digest(head, meta)[:8]}"
@@ -109,7 +109,7 @@ class PromptClassifier:
         emb = np.asarray(
             self._encoder.sentence_embeddings([clean[i] for i in order], batch_size=64)
         )
-        if emb.shape != (len(texts), 384) or not np.isfinite(emb).all():
+        if emb.shape != (len(texts), HIDDEN_SIZE) or not np.isfinite(emb).all():
             raise ModerationUnavailable("text encoder returned malformed embeddings")
         out = np.empty_like(emb)
         out[order] = emb
@@ -219,10 +219,10 @@ def _read_head(path: Path) -> tuple[dict[str, np.ndarray], dict]:
         categories = json.loads(meta.get("categories", "[]"))
     except Exception as exc:  # any parse failure means the file cannot be trusted
         raise ModerationUnavailable(f"classifier head corrupt: {path.name}: {exc}") from exc
-    n_cat, n_feat = len(CATEGORIES), 384 + head["concepts"].shape[0] + len(CATEGORIES)
+    n_cat, n_feat = len(CATEGORIES), HIDDEN_SIZE + head["concepts"].shape[0] + len(CATEGORIES)
     shapes_ok = (
         tuple(categories) == CATEGORIES
-        and head["concepts"].shape[1:] == (384,)
+        and head["concepts"].shape[1:] == (HIDDEN_SIZE,)
         and head["w1"].shape[0] == n_feat
         and head["mean"].shape == head["std"].shape == (n_feat,)
         and head["w2"].shape == (head["w1"].shape[1], n_cat)
@@ -244,7 +244,7 @@ def _exemplar_shapes_ok(head: dict[str, np.ndarray], n_cat: int) -> bool:
     unsafe, labels, benign = (head[name] for name in EXEMPLAR_TENSORS)
     return (
         unsafe.ndim == benign.ndim == 2
-        and unsafe.shape[1] == benign.shape[1] == 384
+        and unsafe.shape[1] == benign.shape[1] == HIDDEN_SIZE
         and unsafe.shape[0] > 0
         and benign.shape[0] > 0
         and labels.shape == (unsafe.shape[0], n_cat)

@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from safety.encoder import PRECISIONS
 from safety.errors import ModerationUnavailable
 from safety.verdict import Verdict
+from textencoder import PRECISIONS
 
 CHUNK = 1024  # prompts per classifier pass: big enough to batch, small enough to stream
 # A CLI run owns the machine, so it uses every core (bf16 encoder on the 2-core dev box: 806

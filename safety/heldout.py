@@ -93,11 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, help="embedding cache (.npz) to speed up reruns")
     p.add_argument("--head", type=Path, help="classifier head (default: the shipped one)")
     args = p.parse_args(argv)
-    from safety.encoder import classifier_encoder
     from safety.moderation import Moderation
     from safety.training import EmbeddingCache
+    from textencoder import sentence_encoder
 
-    encoder = EmbeddingCache(classifier_encoder(), args.cache) if args.cache else None
+    encoder = EmbeddingCache(sentence_encoder(), args.cache) if args.cache else None
     mod = Moderation(encoder=encoder, classifier_path=args.head)
     mod.load(parts=("blocklist", "classifier"))
     sets = heldout_sets(args)

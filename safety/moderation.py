@@ -36,6 +36,7 @@ class Moderation:
         image_model_path: str | None = None,
         encoder_precision: str = "auto",
     ) -> None:
+        self.text_encoder = encoder  # a textencoder.TextEncoder; None: the process-wide one
         self.blocklist = Blocklist(blocklist_path)
         self.classifier = PromptClassifier(encoder, classifier_path, encoder_precision)
         self.image = ImageCheck(image_threshold, image_model_path)

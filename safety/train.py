@@ -194,14 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from safetensors.numpy import save_file
 
-    from safety.encoder import ENCODER_FP32, classifier_encoder
+    from textencoder import MODEL_ID, sentence_encoder
 
     args = parse_args(argv)
     torch.set_num_threads(2)
     started = time.time()
     fit, val, val_extra = training_sets(args)
-    # Fit on the reference fp32 embeddings; the bf16 view serves the same head (safety/encoder.py).
-    cache = EmbeddingCache(classifier_encoder(precision="fp32"), args.cache or DEFAULT_CACHE)
+    # Fit on the reference fp32 embeddings; the bf16 view serves the same head (textencoder).
+    cache = EmbeddingCache(sentence_encoder(precision="fp32"), args.cache or DEFAULT_CACHE)
     concepts_json = json.loads(CONCEPTS.read_text(encoding="utf-8"))
     texts, cats = [], []
     for c, descriptions in concepts_json.items():
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         **neighbour_meta,
         "categories": json.dumps(CATEGORIES),
         "minor_factor": "0.5",
-        "encoder": ENCODER_FP32,
+        "encoder": MODEL_ID,
         "trained_on": json.dumps(
             {"fit": int(used.sum()), "validation_benign": len(x_val), "ensemble": args.ensemble}
         ),

@@ -19,6 +19,7 @@ import numpy as np
 
 from safety.normalize import readable
 from safety.verdict import CATEGORIES
+from textencoder import HIDDEN_SIZE
 
 TRAINING_DIR = Path(__file__).with_name("training_data")
 I2P_CATEGORY_MAP = {
@@ -163,7 +164,7 @@ class EmbeddingCache:
                 vectors = np.stack(list(self.store.values()))
                 np.savez(self.path, keys=np.array(list(self.store)), vecs=vectors)
         if not keys:
-            return np.zeros((0, 384), dtype=np.float32)
+            return np.zeros((0, HIDDEN_SIZE), dtype=np.float32)
         return np.stack([self.store[k] for k in keys]).astype(np.float32)
 
     def _encode(self, texts: list[str], batch_size: int, chunk: int = 2048) -> np.ndarray:

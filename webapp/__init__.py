@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from generation.runtime import sleep_idle_openmp_threads
+from textencoder.runtime import sleep_idle_openmp_threads
 
 # Before anything imports torch: request threads and the generation worker each run an OpenMP
 # team, and spinning idle teams took the cores from the working one.

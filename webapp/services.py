@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from generation.runtime import use_torch_threads
+from textencoder.runtime import use_torch_threads
 
 log = logging.getLogger(__name__)
 EXTENSION = "safecanvas.services"
@@ -20,23 +20,30 @@ class Services:
     def __init__(self, config: dict[str, Any]) -> None:
         from generation import Generator
         from safety import Moderation
+        from textencoder import TextEncoder
 
+        # One MiniLM for both: canvas-shapes' conditioning and the prompt classifier.
+        self.text_encoder = TextEncoder()
         self.generator = Generator(
-            model=config["SAFECANVAS_MODEL"], model_dir=config["SAFECANVAS_MODEL_DIR"]
+            model=config["SAFECANVAS_MODEL"],
+            model_dir=config["SAFECANVAS_MODEL_DIR"],
+            text_encoder=self.text_encoder,
         )
-        self.moderation = Moderation(image_threshold=config["SAFECANVAS_IMAGE_NSFW_THRESHOLD"])
+        self.moderation = Moderation(
+            encoder=self.text_encoder,
+            image_threshold=config["SAFECANVAS_IMAGE_NSFW_THRESHOLD"],
+        )
         self.load_error: str | None = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def load(self) -> None:
-        """Load the model, then moderation on the same text encoder; record any failure."""
+        """Load the model, then moderation, on the one text encoder; record any failure."""
 
         use_torch_threads(1, import_torch=True)  # before loading creates a thread team here
         with self._lock:
             try:
                 self.generator.load()
-                self.moderation.encoder = self.generator.text_encoder
                 self.moderation.load()
                 self.load_error = None
             except Exception as exc:  # reported by /readyz; moderation then fails closed
@@ -66,7 +73,7 @@ def init_app(app: Flask) -> None:
     services = Services(app.config)
     app.extensions[EXTENSION] = services
     # Request threads embed prompts for moderation on one intra-op thread each; the
-    # generation worker alone uses several (see generation.runtime).
+    # generation worker alone uses several (see textencoder.runtime).
     app.before_request(lambda: use_torch_threads(1))
     mode = app.config["SAFECANVAS_LOAD_MODELS"]
     if mode == "eager":

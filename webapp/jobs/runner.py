@@ -13,8 +13,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import sessionmaker
 
 from generation.errors import GenerationCancelled, InvalidGenerationRequest
-from generation.runtime import use_torch_threads
 from safety.errors import ModerationUnavailable
+from textencoder.runtime import use_torch_threads
 from webapp.db import session_scope
 from webapp.jobs.base import WorkItem
 from webapp.metrics import count_error, count_job, observe_generation, observe_moderation

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from generation.minilm import MiniLM, WordPiece
-from generation.text_encoder import default_encoder_path
+from textencoder import default_encoder_path
+from textencoder.minilm import MiniLM, WordPiece
 
 TEXTS = [
     "three yellow triangles on a blue background",

@@ -1,12 +1,17 @@
-"""The classifier's encoder: the bf16 view must give the fp32 embeddings the head was fitted on."""
+"""The bf16 view must give the fp32 embeddings classifier heads are fitted on."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from generation.text_encoder import shared_text_encoder
-from safety.encoder import Bf16SentenceEncoder, classifier_encoder
+from textencoder import (
+    HIDDEN_SIZE,
+    Bf16SentenceEncoder,
+    TextEncoder,
+    sentence_encoder,
+    shared_text_encoder,
+)
 
 PROMPTS = [
     "a cat on a windowsill",
@@ -27,7 +32,7 @@ def test_bf16_view_matches_fp32_embeddings(fp32) -> None:
     bf16 = Bf16SentenceEncoder(fp32)
     a = fp32.sentence_embeddings(PROMPTS)
     b = bf16.sentence_embeddings(PROMPTS)
-    assert b.shape == a.shape == (len(PROMPTS), 384) and b.dtype == np.float32
+    assert b.shape == a.shape == (len(PROMPTS), HIDDEN_SIZE) and b.dtype == np.float32
     assert np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-4)
     assert (a * b).sum(axis=1).min() > 0.9995
 
@@ -42,19 +47,19 @@ def test_bf16_view_shares_the_token_table_and_leaves_the_base_fp32(fp32) -> None
 
 
 def test_precision_choice(fp32) -> None:
-    assert classifier_encoder(fp32, "fp32") is fp32
-    assert isinstance(classifier_encoder(fp32, "bf16"), Bf16SentenceEncoder)
+    assert sentence_encoder(fp32, "fp32") is fp32
+    assert isinstance(sentence_encoder(fp32, "bf16"), Bf16SentenceEncoder)
     with pytest.raises(ValueError, match="precision"):
-        classifier_encoder(fp32, "int4")
+        sentence_encoder(fp32, "int4")
 
 
 def test_test_doubles_pass_through() -> None:
     class Fake:
         def sentence_embeddings(self, texts, batch_size=64):
-            return np.zeros((len(texts), 384), dtype=np.float32)
+            return np.zeros((len(texts), HIDDEN_SIZE), dtype=np.float32)
 
     fake = Fake()
-    assert classifier_encoder(fake, "bf16") is fake
+    assert sentence_encoder(fake, "bf16") is fake
 
 
 def test_fp32_and_bf16_can_run_at_once(fp32) -> None:
@@ -62,11 +67,11 @@ def test_fp32_and_bf16_can_run_at_once(fp32) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     bf16 = Bf16SentenceEncoder(fp32)
-    expected_states = fp32.token_states(PROMPTS[:3])
+    expected_states = fp32.token_states(PROMPTS[:3], 16)
     expected_emb = bf16.sentence_embeddings(PROMPTS)
 
     def states(_: int) -> bool:
-        return bool((fp32.token_states(PROMPTS[:3]) - expected_states).abs().max() < 1e-5)
+        return bool((fp32.token_states(PROMPTS[:3], 16) - expected_states).abs().max() < 1e-5)
 
     def embeddings(_: int) -> bool:
         return bool(np.abs(bf16.sentence_embeddings(PROMPTS) - expected_emb).max() < 1e-5)
@@ -74,3 +79,12 @@ def test_fp32_and_bf16_can_run_at_once(fp32) -> None:
     with ThreadPoolExecutor(4) as pool:
         jobs = [pool.submit(states if i % 2 else embeddings, i) for i in range(40)]
         assert all(job.result() for job in jobs)
+
+
+def test_encoder_is_cheap_until_loaded() -> None:
+    """Built by the app's services at start-up; the weights load with the models."""
+    encoder = TextEncoder()
+    assert not encoder.loaded and encoder.model is None
+    view = sentence_encoder(encoder, "fp32")  # the classifier's load() loads it
+    assert view is encoder and encoder.loaded
+    assert encoder.token_states(["a red circle"], 16).shape == (1, 16, HIDDEN_SIZE)

@@ -1,4 +1,8 @@
-"""OpenMP settings for processes that run torch: thread counts per Python thread, idle policy."""
+"""OpenMP settings for processes that run torch: thread counts per Python thread, idle policy.
+
+They live beside the text encoder because it is the torch model every SafeCanvas process runs
+(the server, ``python -m safety``, ``python -m generation``, the benchmarks).
+"""
 
 from __future__ import annotations
 
@@ -14,10 +18,8 @@ def sleep_idle_openmp_threads() -> None:
 
     Call before torch is imported (libgomp reads the variable once); an operator's own setting
     wins. Spinning threads take cores from whoever else needs them: other OpenMP teams in the
-    same process (a server runs one per Python thread that uses torch: 0.42 s per request
-    instead of 0.30 s, docs/performance.md) or other processes (`python -m safety check` on a
-    box with two busy cores: 29.3 s instead of 14.3 s for 3,000 prompts). On a quiet machine
-    the cost was within noise (790 vs 777 prompts/s).
+    same process (a server runs one per Python thread that uses torch) or other processes;
+    measurements in docs/performance.md.
     """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 

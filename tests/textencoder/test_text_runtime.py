@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from generation.runtime import sleep_idle_openmp_threads
+from textencoder.runtime import sleep_idle_openmp_threads
 
 ROOT = Path(__file__).resolve().parents[2]
 
