@@ -46,21 +46,41 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.config["SAFECANVAS_IMAGE_DIR"], exist_ok=True)
     _configure_logging(app.config["SAFECANVAS_LOG_LEVEL"])
 
-    from webapp import api, cli, db, errors, health, metrics, request_log, services
+    from webapp import (
+        auth,
+        browser,
+        cli,
+        db,
+        errors,
+        generation_service,
+        health,
+        limits,
+        metrics,
+        refusal_log,
+        request_log,
+        services,
+        studio,
+    )
+    from webapp.admin import routes as admin_pages
+    from webapp.api import admin as admin_api
+    from webapp.api import openai as openai_api
+    from webapp.api import openapi
+    from webapp.api import routes as api
 
+    # App-wide parts: each module's init_app binds it to this app (state in app.extensions).
     db.init_app(app)
-    errors.register_error_handlers(app)
+    errors.init_app(app)
     request_log.init_app(app)
-    cli.init_app(app)
     services.init_app(app)
-    app.register_blueprint(health.bp)
-    metrics.init_app(app)
-    # --- API: jobs, generation service, auth, rate limits, /api/v1, /v1 (owner: API) ---
-    api.init_app(app)
-    # --- browser UI: studio form, history, admin (owner: UI) ---
-    from webapp import ui
-
-    ui.init_app(app)
+    auth.init_app(app)
+    limits.init_app(app)
+    refusal_log.init_app(app)
+    generation_service.init_app(app)
+    browser.init_app(app)
+    cli.init_app(app)
+    # Blueprints: each module holds its views and its `bp`.
+    for area in (health, metrics, api, admin_api, openai_api, openapi, studio, admin_pages):
+        app.register_blueprint(area.bp)
     return app
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from flask_login import LoginManager, current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -113,17 +113,10 @@ def requester_key() -> str:
     return f"key:{key.id}" if key is not None else f"addr:{request.remote_addr}"
 
 
-def api_key_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Answer 401 unless the request carries a valid API key."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        """Check the key, then run the view."""
-        if api_key_from_request() is None:
-            raise Unauthorized("A valid API key is required: send 'Authorization: Bearer <key>'.")
-        return view(*args, **kwargs)
-
-    return wrapped
+def require_api_key() -> None:
+    """Before each request of a blueprint: 401 unless the request carries a valid API key."""
+    if api_key_from_request() is None:
+        raise Unauthorized("A valid API key is required: send 'Authorization: Bearer <key>'.")
 
 
 def is_admin_request() -> bool:
@@ -134,32 +127,32 @@ def is_admin_request() -> bool:
     return bool(current_user.is_authenticated and current_user.is_admin)
 
 
+def require_admin() -> Response | None:
+    """Let admins through (None); others get 401/403, or the login page in a browser."""
+    if is_admin_request():
+        if current_user.is_authenticated and api_key_from_request() is None:
+            g.requester = f"user:{current_user.username}"
+        return None
+    if api_key_from_request() is not None or current_user.is_authenticated:
+        raise Forbidden("This needs an administrator.")
+    if wants_json():
+        raise Unauthorized("An admin API key or an admin session is required.")
+    return login_manager.unauthorized()
+
+
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Admin API key or admin session; JSON 401/403 for APIs, the login page for browsers."""
+    """Run the view for admins only (see ``require_admin``)."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        """Let admins through; others get 401/403 or the login page."""
-        if is_admin_request():
-            if current_user.is_authenticated and api_key_from_request() is None:
-                g.requester = f"user:{current_user.username}"
-            return view(*args, **kwargs)
-        signed_in = api_key_from_request() is not None or current_user.is_authenticated
-        if signed_in:
-            raise Forbidden("This needs an administrator.")
-        if wants_json():
-            raise Unauthorized("An admin API key or an admin session is required.")
-        return login_manager.unauthorized()
+        """Check, then run the view."""
+        return require_admin() or view(*args, **kwargs)
 
     return wrapped
 
 
 def init_app(app: Flask) -> None:
-    """Set up Flask-Login and the key/admin CLI commands."""
-    from webapp import auth_cli
-
+    """Set up Flask-Login; browsers that need an admin login go to the admin login page."""
+    login_manager.login_view = "admin.login"
+    login_manager.login_message_category = "error"
     login_manager.init_app(app)
-    app.cli.add_command(auth_cli.create_api_key_command)
-    app.cli.add_command(auth_cli.revoke_api_key_command)
-    app.cli.add_command(auth_cli.list_api_keys_command)
-    app.cli.add_command(auth_cli.create_admin_command)

@@ -130,7 +130,7 @@ def _retry_after_header(exc: HTTPException) -> int | None:
     return None
 
 
-def register_error_handlers(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     """Map every project and HTTP error to a response; nothing leaks a stack trace."""
     app.register_error_handler(ApiError, _from_api_error)
 

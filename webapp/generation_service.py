@@ -235,7 +235,9 @@ def init_app(app: Flask) -> None:
         batch_max=app.config["SAFECANVAS_BATCH_MAX"],
         batch_wait_s=app.config["SAFECANVAS_BATCH_WAIT_MS"] / 1000,
     )
-    app.extensions[EXTENSION] = GenerationService(app, queue)
+    service = GenerationService(app, queue)
+    app.extensions[EXTENSION] = service
+    app.before_request(service.recover)
 
 
 def get_generation_service(app: Flask | None = None) -> GenerationService:

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from flask import has_request_context, url_for
+from flask import Response, has_request_context, stream_with_context, url_for
 from sqlalchemy import select
 
 from webapp.db import session_scope
@@ -27,6 +27,14 @@ def is_uuid(value: str) -> bool:
         return str(uuid.UUID(value)) == value
     except ValueError:
         return False
+
+
+def sse_response(events: Iterator[str]) -> Response:
+    """Stream server-sent events to the client as they come, past any buffering proxy."""
+    response = Response(stream_with_context(events), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx would otherwise hold the stream
+    return response
 
 
 class JobViews:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Response, current_app, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -125,8 +125,3 @@ def metrics() -> Response:
     elif request.remote_addr not in {"127.0.0.1", "::1"}:
         raise Forbidden("Metrics are served to loopback clients only; set a metrics token.")
     return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
-
-
-def init_app(app: Flask) -> None:
-    """Register /metrics."""
-    app.register_blueprint(bp)

@@ -6,20 +6,19 @@ import secrets
 
 from flask import (
     Blueprint,
-    Response,
     jsonify,
     redirect,
     render_template,
     request,
     send_file,
     session,
-    stream_with_context,
     url_for,
 )
 
 from webapp.auth import is_admin_request
 from webapp.errors import ApiError, wants_json
 from webapp.generation_service import get_generation_service
+from webapp.job_views import sse_response
 from webapp.jobs import FINAL_STATES
 from webapp.limits import form_limit
 from webapp.studio_form import form_options, params_from_form
@@ -88,10 +87,7 @@ def job(job_id: str):
 def job_events(job_id: str):
     """Server-sent events for one job, until it reaches a final state."""
     events = get_generation_service().events(job_id, browser_requester(), is_admin_request())
-    response = Response(stream_with_context(events), mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"  # nginx would otherwise hold the stream
-    return response
+    return sse_response(events)
 
 
 @bp.post("/jobs/<job_id>/cancel")

@@ -129,7 +129,7 @@ def test_a_bad_filter_is_a_clear_400(admin):
 
 
 def test_log_is_paginated(app, admin, monkeypatch):
-    monkeypatch.setattr("webapp.admin.moderation.PER_PAGE", 2)
+    monkeypatch.setattr("webapp.admin.routes.PER_PAGE", 2)
     for i in range(5):
         record(app, prompt=f"prompt-{i}", categories=("hate",))
     first = admin.get("/admin/moderation?category=hate").get_data(as_text=True)

@@ -1,14 +1,19 @@
-"""The JSON API (/api/v1), the admin JSON API (/admin/api), /v1 (OpenAI) and the OpenAPI doc."""
+"""The JSON APIs, one blueprint (``bp``) per module, and the helpers they share.
+
+``routes`` is /api/v1, ``admin`` is /admin/api, ``openai`` is the OpenAI-compatible /v1 and
+``openapi`` serves the machine-readable description of them all.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, request
+import base64
+from typing import Any
+
+from flask import g, request
 from werkzeug.exceptions import BadRequest
 
-from webapp.errors import InvalidRequest
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-admin_bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
+from webapp.errors import Conflict, ContentPolicyViolation, InvalidRequest, ServiceUnavailable
+from webapp.generation_service import ModerationDown, get_generation_service
 
 
 def json_object() -> dict:
@@ -22,24 +27,46 @@ def json_object() -> dict:
     return body
 
 
-def init_app(app: Flask) -> None:
-    """Wire auth, limits, the refusal log, the generation service and every API blueprint."""
-    from webapp import auth, generation_service, limits, openai_api, openapi, refusal_log
-    from webapp.api import admin, routes  # noqa: F401  (registers the views)
-
-    auth.init_app(app)
-    limits.init_app(app)
-    refusal_log.init_app(app)
-    generation_service.init_app(app)
-    app.before_request(_recover_once)
-    app.register_blueprint(bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(openai_api.bp)
-    app.register_blueprint(openapi.bp)
+def response_format(body: dict[str, Any], allowed: tuple[str, ...]) -> str:
+    """Pop and check ``response_format`` (the first allowed value is the default)."""
+    value = body.pop("response_format", None)
+    if value is None:
+        return allowed[0]
+    if value not in allowed:
+        raise InvalidRequest(
+            f"'response_format' must be one of {', '.join(allowed)}.", param="response_format"
+        )
+    return value
 
 
-def _recover_once() -> None:
-    """Before the first request: fail jobs that a dead process left unfinished."""
-    from webapp.generation_service import get_generation_service
+def finished_or_raise(view: dict[str, Any]) -> dict[str, Any]:
+    """A succeeded job's view; any other end becomes the error a synchronous caller gets."""
+    status, error = view["status"], view["error"] or {}
+    if status == "succeeded":
+        return view
+    message = error.get("message") or f"The job ended {status}."
+    if status == "refused":
+        extra = {"moderation": error.get("moderation", {"stage": "image", "categories": []})}
+        raise ContentPolicyViolation(message, param="prompt", extra=extra)
+    if status == "cancelled":
+        raise Conflict(message)
+    if error.get("code") == ModerationDown.code:
+        raise ModerationDown(message, retry_after=30)
+    if status in {"queued", "running"} or error.get("code") in {"timeout", "interrupted"}:
+        raise ServiceUnavailable("The job did not finish in time.", retry_after=30)
+    raise ServiceUnavailable(message, retry_after=10)
 
-    get_generation_service().recover()
+
+def generate_sync(params: dict[str, Any], source: str) -> dict[str, Any]:
+    """Submit, wait for the end, and return the succeeded job's view."""
+    svc = get_generation_service()
+    job = svc.submit(params, g.requester, source)
+    svc.wait(job.id)
+    return finished_or_raise(svc.job_view(job.id, g.requester, False))
+
+
+def png_base64(image_id: str) -> str:
+    """A stored image of this requester as base64."""
+    path = get_generation_service().image_file(image_id, g.requester, False)
+    with open(path, "rb") as fh:
+        return base64.b64encode(fh.read()).decode("ascii")

@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from flask_login import current_user
 
 from safety.verdict import CATEGORIES, STAGES
-from webapp.api import admin_bp, json_object
-from webapp.auth import admin_required, api_key_from_request
+from webapp.api import json_object
+from webapp.auth import api_key_from_request, require_admin
 from webapp.errors import InvalidRequest
 from webapp.params import clean_text
 from webapp.refusal_log import MAX_PER_PAGE, REVIEW_STATUSES, get_refusal_log, refusal_dict
+
+bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
+bp.before_request(require_admin)
 
 
 def _when(name: str) -> datetime | None:
@@ -63,8 +66,7 @@ def refusal_filters() -> dict[str, Any]:
     }
 
 
-@admin_bp.get("/refusals")
-@admin_required
+@bp.get("/refusals")
 def list_refusals():
     """Refusals newest first, filtered and paginated."""
     filters = refusal_filters()
@@ -74,15 +76,13 @@ def list_refusals():
     return jsonify(items=items, total=total, page=page, per_page=per_page)
 
 
-@admin_bp.get("/refusals/daily")
-@admin_required
+@bp.get("/refusals/daily")
 def refusals_per_day():
     """Refusal counts per UTC day and category (same filters)."""
     return jsonify(items=get_refusal_log().counts_per_day(**refusal_filters()))
 
 
-@admin_bp.post("/refusals/<int:refusal_id>/review")
-@admin_required
+@bp.post("/refusals/<int:refusal_id>/review")
 def review_refusal(refusal_id: int):
     """Confirm a refusal, mark it a false positive, or reset it, with an optional note."""
     if api_key_from_request() is None and not request.is_json:

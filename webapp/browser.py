@@ -1,4 +1,4 @@
-"""Wires the browser UI into the app: CSRF, browser security headers, studio and admin."""
+"""What the browser pages get on top of the APIs: CSRF protection and security headers."""
 
 from __future__ import annotations
 
@@ -19,9 +19,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 def init_app(app: Flask) -> None:
-    """Register the studio and admin blueprints and protect their forms against CSRF."""
-    from webapp import admin, studio
-
+    """Check CSRF tokens on the forms browsers post, and add security headers to pages."""
     if not app.config.get("SESSION_COOKIE_SAMESITE"):  # Flask's default is None
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     # The bearer-key APIs carry no ambient credentials, so only the browser pages are checked.
@@ -31,8 +29,6 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.before_request(_protect_browser_forms)
     app.after_request(_browser_headers)
-    app.register_blueprint(studio.bp)
-    admin.init_app(app)
 
 
 def _protect_browser_forms() -> None:

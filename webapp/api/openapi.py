@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from webapp.openai_api import IGNORED, PASSED
+from webapp.api.openai import IGNORED, PASSED
 from webapp.params import FIELDS, bound
 from webapp.refusal_log import REVIEW_STATUSES
 from webapp.services import get_services

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify, url_for
+from flask import Blueprint, jsonify, url_for
 
-from webapp.api import json_object
-from webapp.api.routes import png_base64, response_format, run_sync
-from webapp.auth import api_key_required
+from webapp.api import generate_sync, json_object, png_base64, response_format
+from webapp.auth import require_api_key
 from webapp.errors import InvalidRequest
 from webapp.limits import api_limit
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
+bp.before_request(require_api_key)
 
 OPENAI_FORMATS = ("url", "b64_json")
 # Options OpenAI clients may send that have no meaning for our models; accepted, unused.
@@ -38,18 +38,17 @@ def openai_params(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.post("/images/generations")
-@api_key_required
 @api_limit
 def generations():
     """Generate images; answers ``{"created", "data": [{"url"} | {"b64_json"}]}``."""
     body = json_object()
     fmt = response_format(body, OPENAI_FORMATS)
-    g.openai_user = body.get("user")
-    view = run_sync(openai_params(body), "openai")
-    data = []
-    for image in view["images"]:
-        if fmt == "b64_json":
-            data.append({"b64_json": png_base64(image["id"])})
-        else:
-            data.append({"url": url_for("api.image_file", image_id=image["id"], _external=True)})
+    view = generate_sync(openai_params(body), "openai")
+    if fmt == "b64_json":
+        data = [{"b64_json": png_base64(image["id"])} for image in view["images"]]
+    else:
+        data = [
+            {"url": url_for("api.image_file", image_id=image["id"], _external=True)}
+            for image in view["images"]
+        ]
     return jsonify(created=view["created"], data=data)
