@@ -8,7 +8,7 @@ COMMANDS = {
     "train-base": "generation.train_base",
     "finetune": "generation.finetune",
     "evaluate": "generation.evaluate",
-    "generate": "generation.cli",
+    "generate": "generation.generate_cli",
     "versions": "generation.versions_cli",
     "make-example-data": "generation.example_data",
 }

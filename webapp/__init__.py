@@ -55,10 +55,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         generation_service,
         health,
         limits,
+        loaded_models,
         metrics,
         refusal_log,
         request_log,
-        services,
         studio,
     )
     from webapp.admin import routes as admin_pages
@@ -71,7 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     errors.init_app(app)
     request_log.init_app(app)
-    services.init_app(app)
+    loaded_models.init_app(app)
     auth.init_app(app)
     limits.init_app(app)
     refusal_log.init_app(app)

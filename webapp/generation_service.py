@@ -29,11 +29,11 @@ from webapp.jobs import FINAL_STATES, InProcessQueue, JobQueue, QueueFull, WorkI
 from webapp.jobs.recovery import INTERRUPTED, fail_stuck_jobs, process_identity
 from webapp.jobs.runner import BatchRunner
 from webapp.limits import get_refusal_guard
+from webapp.loaded_models import get_loaded_models
 from webapp.metrics import count_error, observe_moderation
 from webapp.models import Job, utcnow
 from webapp.params import parse_params, request_params
 from webapp.refusal_log import get_refusal_log
-from webapp.services import get_services
 
 EXTENSION = "safecanvas.generation"
 
@@ -51,7 +51,7 @@ class GenerationService(JobViews):
         """Bind to the app's database, models, refusal log, guard and queue."""
         self.app, self.queue = app, queue
         self.factory = session_factory(app)
-        self.services = get_services(app)
+        self.models = get_loaded_models(app)
         self.refusals = get_refusal_log(app)
         self.guard = get_refusal_guard(app)
         self.timeout_s = app.config["SAFECANVAS_JOB_TIMEOUT_S"]
@@ -77,7 +77,7 @@ class GenerationService(JobViews):
             if not self._started:
                 runner = BatchRunner(
                     self.factory,
-                    self.services,
+                    self.models,
                     self.refusals,
                     self.guard,
                     str(self.image_dir),
@@ -127,10 +127,10 @@ class GenerationService(JobViews):
 
     def _ready_generator(self):
         """The generator, or 503 while it loads (or failed to)."""
-        gen = self.services.generator
+        gen = self.models.generator
         if gen.ready:
             return gen
-        if self.services.load_error:
+        if self.models.load_error:
             raise ServiceUnavailable("The model failed to load; see /readyz.", retry_after=60)
         raise ServiceUnavailable("The model is still loading; try again shortly.", retry_after=10)
 
@@ -138,7 +138,7 @@ class GenerationService(JobViews):
         """Refuse (and log) a prompt the moderation chain does not allow."""
         started = time.perf_counter()
         try:
-            verdict = self.services.moderation.check_prompt(req.prompt, req.negative_prompt)
+            verdict = self.models.moderation.check_prompt(req.prompt, req.negative_prompt)
         except ModerationUnavailable:
             count_error("moderation_unavailable")
             raise ModerationDown(
@@ -148,7 +148,7 @@ class GenerationService(JobViews):
         observe_moderation("prompt", time.perf_counter() - started)
         if verdict.allowed:
             return
-        version = req.version or self.services.generator.active_version
+        version = req.version or self.models.generator.active_version
         self.refusals.record(verdict, req.prompt, req.negative_prompt, requester, source, version)
         self.guard.record(requester)
         categories = list(verdict.categories)
@@ -161,7 +161,7 @@ class GenerationService(JobViews):
 
     def _batch_key(self, req: Any) -> Any:
         """Requests with equal keys can share one pipeline batch."""
-        gen = self.services.generator
+        gen = self.models.generator
         if hasattr(gen, "batch_key"):
             return gen.batch_key(req)
         limits = gen.limits
@@ -177,7 +177,7 @@ class GenerationService(JobViews):
             status="queued",
             progress=0.0,
             params=request_params(req),
-            model_version=req.version or self.services.generator.active_version,
+            model_version=req.version or self.models.generator.active_version,
             worker=self.identity,
         )
         with session_scope(self.factory) as session:

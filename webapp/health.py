@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from webapp.services import get_services
+from webapp.loaded_models import get_loaded_models
 
 bp = Blueprint("health", __name__)
 
@@ -18,6 +18,6 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     """200 once the model and every moderator are loaded; 503 naming what is not."""
-    ready, components = get_services().readiness()
+    ready, components = get_loaded_models().readiness()
     body = {"status": "ready" if ready else "not ready", "components": components}
     return jsonify(body), (200 if ready else 503)

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from webapp.errors import InvalidRequest
+from webapp.loaded_models import get_loaded_models
 from webapp.params import MAX_GUIDANCE, MAX_SEED
-from webapp.services import get_services
 
 # field -> (label for messages, parser); the names match the JSON API's parameters.
 NUMBER_FIELDS = {
@@ -43,7 +43,7 @@ def params_from_form(form: Mapping[str, str]) -> dict[str, Any]:
 
 def form_options() -> dict[str, Any]:
     """Sizes, bounds, defaults and model versions for the form's controls."""
-    generator = get_services().generator
+    generator = get_loaded_models().generator
     limits = generator.limits
     return {
         "sizes": [f"{w}x{h}" for w, h in limits.sizes],
@@ -62,6 +62,6 @@ def form_options() -> dict[str, Any]:
 
 def model_versions() -> list[dict[str, Any]]:
     """The versions a user may pick, each marked whether it is the active one."""
-    generator = get_services().generator
+    generator = get_loaded_models().generator
     active = generator.active_version
     return [{"name": name, "active": name == active} for name in generator.versions()]

@@ -35,7 +35,7 @@ CHROMIUM_FLAGS = (
 
 @dataclass(frozen=True)
 class LiveServer:
-    """Where the app answers, and the app itself (for its config and services)."""
+    """Where the app answers, and the app itself (for its config and loaded models)."""
 
     url: str
     app: object
@@ -49,8 +49,8 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     from webapp import create_app
     from webapp.config import test_config
     from webapp.generation_service import get_generation_service
+    from webapp.loaded_models import get_loaded_models
     from webapp.migrate import upgrade
-    from webapp.services import get_services
 
     instance = tmp_path_factory.mktemp("instance")
     cfg = test_config(
@@ -67,7 +67,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         app = create_app(cfg)
     finally:
         os.environ.pop("SAFECANVAS_INSTANCE_PATH", None)
-    load_error = get_services(app).load_error
+    load_error = get_loaded_models(app).load_error
     if load_error:
         pytest.fail(f"the default model or moderation did not load: {load_error}")
     result = app.test_cli_runner().invoke(args=["create-admin", ADMIN[0], "--password", ADMIN[1]])

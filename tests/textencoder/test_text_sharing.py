@@ -5,12 +5,12 @@ from __future__ import annotations
 from textencoder import TextEncoder
 
 
-def test_services_share_one_encoder(tmp_path) -> None:
+def test_the_loaded_models_share_one_encoder(tmp_path) -> None:
     from webapp.config import test_config
-    from webapp.services import Services
+    from webapp.loaded_models import LoadedModels
 
-    services = Services(test_config(str(tmp_path)))
-    encoder = services.text_encoder
+    models = LoadedModels(test_config(str(tmp_path)))
+    encoder = models.text_encoder
     assert isinstance(encoder, TextEncoder) and not encoder.loaded  # loads with the models
-    assert services.generator.text_encoder is encoder
-    assert services.moderation.text_encoder is encoder
+    assert models.generator.text_encoder is encoder
+    assert models.moderation.text_encoder is encoder

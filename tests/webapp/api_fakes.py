@@ -122,8 +122,8 @@ class FakeModeration:
         return Verdict(True, "image", moderator_version=self.version)
 
 
-class FakeServices:
-    """Replaces webapp.services.Services in the app factory."""
+class FakeModels:
+    """Replaces webapp.loaded_models.LoadedModels in the app factory."""
 
     step_s = 0.0
 
@@ -144,11 +144,11 @@ class FakeServices:
 
 def make_app(tmp_path, monkeypatch, **overrides):
     """A migrated app on fakes; ``overrides`` are config keys."""
-    from webapp import create_app, services
+    from webapp import create_app, loaded_models
     from webapp.config import test_config
     from webapp.migrate import upgrade
 
-    monkeypatch.setattr(services, "Services", FakeServices)
+    monkeypatch.setattr(loaded_models, "LoadedModels", FakeModels)
     cfg = test_config(str(tmp_path), **overrides)
     upgrade(cfg["SAFECANVAS_DATABASE_URL"])
     return create_app(cfg)

@@ -13,9 +13,9 @@ from sqlalchemy import update
 from safety.verdict import Verdict
 from tests.webapp.api_fakes import make_app
 from webapp.db import session_factory, session_scope
+from webapp.loaded_models import get_loaded_models
 from webapp.models import Refusal
 from webapp.refusal_log import get_refusal_log
-from webapp.services import get_services
 
 
 @pytest.fixture
@@ -213,7 +213,7 @@ def versions(app, tmp_path):
                 "evaluation": {"colour_accuracy": 0.975, "note": "<b>not shown</b>"},
             },
         )
-    generator = get_services(app).generator
+    generator = get_loaded_models(app).generator
     generator.external, generator.registry = False, Registry(root, shipped_dir=None)
     return generator.registry
 

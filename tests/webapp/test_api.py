@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.webapp.api_fakes import bearer, make_app, make_key, wait_final
-from webapp.services import get_services
+from webapp.loaded_models import get_loaded_models
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_job_lifecycle_and_ownership(api):
 
 def test_events_stream_progress_then_done(api):
     app, client, key = api
-    get_services(app).generator.step_s = 0.05
+    get_loaded_models(app).generator.step_s = 0.05
     job = client.post("/api/v1/jobs", json={"prompt": "x", "steps": 6}, headers=bearer(key))
     events = client.get(job.get_json()["events_url"], headers=bearer(key))
     assert events.mimetype == "text/event-stream"
@@ -85,7 +85,7 @@ def test_image_refusal_refuses_the_job_and_stores_nothing(api, tmp_path):
 
 def test_moderation_down_is_503_with_retry_after(api):
     app, client, key = api
-    get_services(app).moderation.down = True
+    get_loaded_models(app).moderation.down = True
     response = client.post("/api/v1/images", json={"prompt": "a square"}, headers=bearer(key))
     assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
     assert response.get_json()["error"]["code"] == "moderation_unavailable"
@@ -93,7 +93,7 @@ def test_moderation_down_is_503_with_retry_after(api):
 
 def test_model_loading_is_503_with_retry_after(api):
     app, client, key = api
-    get_services(app).generator.ready = False
+    get_loaded_models(app).generator.ready = False
     response = client.post("/api/v1/jobs", json={"prompt": "a square"}, headers=bearer(key))
     assert response.status_code == 503 and response.headers["Retry-After"]
 
@@ -101,7 +101,7 @@ def test_model_loading_is_503_with_retry_after(api):
 def test_full_queue_is_503_with_retry_after(tmp_path, monkeypatch):
     app = make_app(tmp_path, monkeypatch, SAFECANVAS_QUEUE_MAX=1)
     client, key = app.test_client(), make_key(app)
-    gen = get_services(app).generator
+    gen = get_loaded_models(app).generator
     gen.step_s = 0.2
     codes = []
     for _ in range(3):
@@ -115,7 +115,7 @@ def test_full_queue_is_503_with_retry_after(tmp_path, monkeypatch):
 
 def test_cancel_a_running_job(api):
     app, client, key = api
-    gen = get_services(app).generator
+    gen = get_loaded_models(app).generator
     gen.step_s = 0.1
     job = client.post("/api/v1/jobs", json={"prompt": "x", "steps": 50}, headers=bearer(key))
     job_id = job.get_json()["id"]

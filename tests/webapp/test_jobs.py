@@ -16,8 +16,8 @@ from tests.webapp.api_fakes import bearer, make_app, make_key, wait_final
 from webapp.db import session_factory, session_scope
 from webapp.jobs import InProcessQueue, QueueFull, WorkItem
 from webapp.jobs.recovery import fail_stuck_jobs, is_orphaned, process_identity
+from webapp.loaded_models import get_loaded_models
 from webapp.models import Job
-from webapp.services import get_services
 
 
 def _item(key="a") -> WorkItem:
@@ -106,7 +106,7 @@ def test_a_full_queue_refuses_and_a_queued_item_can_be_cancelled():
 def test_compatible_api_requests_share_a_pipeline_batch(tmp_path, monkeypatch):
     app = make_app(tmp_path, monkeypatch, SAFECANVAS_BATCH_MAX=2, SAFECANVAS_BATCH_WAIT_MS=1000)
     client, key = app.test_client(), make_key(app)
-    gen = get_services(app).generator
+    gen = get_loaded_models(app).generator
     ids = [
         client.post("/api/v1/jobs", json={"prompt": f"shape {i}"}, headers=bearer(key)).get_json()[
             "id"
@@ -159,7 +159,7 @@ def test_graceful_shutdown_fails_what_it_cannot_finish(tmp_path, monkeypatch):
 
     app = make_app(tmp_path, monkeypatch)
     client, key = app.test_client(), make_key(app)
-    gen = get_services(app).generator
+    gen = get_loaded_models(app).generator
     gen.step_s = 0.05
     ids = [  # different steps: never one batch
         client.post(
@@ -177,7 +177,7 @@ def test_graceful_shutdown_fails_what_it_cannot_finish(tmp_path, monkeypatch):
 def test_a_job_ended_by_another_process_is_not_run(tmp_path, monkeypatch):
     app = make_app(tmp_path, monkeypatch)
     client, key = app.test_client(), make_key(app)
-    gen = get_services(app).generator
+    gen = get_loaded_models(app).generator
     gen.step_s = 0.05
     ids = [  # different steps: never one batch
         client.post(

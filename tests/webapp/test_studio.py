@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from tests.webapp.api_fakes import FakeServices, make_app
-from webapp.services import get_services
+from tests.webapp.api_fakes import FakeModels, make_app
+from webapp.loaded_models import get_loaded_models
 
 JSON = {"Accept": "application/json"}
 FORM = {
@@ -26,7 +26,7 @@ FORM = {
 def app(tmp_path, monkeypatch):
     """The app on the stand-in model (so no weights load), CSRF off as in every unit test."""
     app = make_app(tmp_path, monkeypatch)
-    generator = get_services(app).generator
+    generator = get_loaded_models(app).generator
     generator.versions = lambda: ["fake-1"]  # the real Generator lists its registry's versions
     return app
 
@@ -168,7 +168,7 @@ def test_history_lists_this_browsers_images_with_prompts_escaped(app):
 
 
 def test_cancel_stops_a_waiting_job(tmp_path, monkeypatch):
-    monkeypatch.setattr(FakeServices, "step_s", 0.05)
+    monkeypatch.setattr(FakeModels, "step_s", 0.05)
     client = make_app(tmp_path, monkeypatch).test_client()
     job = submit(client, steps="40", n="1")
     response = client.post(f"/jobs/{job['id']}/cancel", headers=JSON)
@@ -196,7 +196,7 @@ def test_the_form_is_rate_limited_per_address(app):
 
 
 def test_the_model_picker_appears_when_there_are_several_versions(app, client):
-    get_services(app).generator.versions = lambda: ["fake-1", "fake-2"]
+    get_loaded_models(app).generator.versions = lambda: ["fake-1", "fake-2"]
     page = client.get("/").get_data(as_text=True)
     assert '<select id="model" name="model"' in page and "fake-1 (active)" in page
     response = client.post("/jobs", data={**FORM, "model": "fake-9"}, headers=JSON)

@@ -17,9 +17,9 @@ from webapp.admin.filters import parse_filters, parse_page
 from webapp.auth import admin_required, verify_password
 from webapp.db import get_session
 from webapp.limits import client_ip, limiter
+from webapp.loaded_models import get_loaded_models
 from webapp.models import User, utcnow
 from webapp.refusal_log import MAX_PER_PAGE, REVIEW_STATUSES, as_utc, get_refusal_log
-from webapp.services import get_services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -142,7 +142,7 @@ def utc_iso(value: datetime | None) -> str:
 @admin_required
 def models():
     """Every model version, the active one marked."""
-    generator = get_services().generator
+    generator = get_loaded_models().generator
     if generator.external:  # a Hub model is one fixed version; nothing to switch
         return render_template("admin_models.html", rows=[], external=generator.model)
     registry = generator.registry
@@ -156,7 +156,7 @@ def models():
 def activate():
     """Make the chosen version the one new jobs use."""
     try:
-        version = get_services().generator.registry.activate(request.form.get("version", ""))
+        version = get_loaded_models().generator.registry.activate(request.form.get("version", ""))
     except GenerationError as exc:  # unknown name, unreadable metadata
         flash(f"Not activated: {exc}", "error")
     else:
@@ -169,7 +169,7 @@ def activate():
 def rollback():
     """Go back to the version that was active before the current one."""
     try:
-        version = get_services().generator.registry.rollback()
+        version = get_loaded_models().generator.registry.rollback()
     except GenerationError as exc:  # nothing to roll back to
         flash(f"Not rolled back: {exc}.", "error")
     else:

@@ -8,9 +8,9 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from webapp.api.openai import IGNORED, PASSED
+from webapp.loaded_models import get_loaded_models
 from webapp.params import FIELDS, bound
 from webapp.refusal_log import REVIEW_STATUSES
-from webapp.services import get_services
 
 bp = Blueprint("openapi", __name__)
 
@@ -245,7 +245,7 @@ def _link_jobs(paths: dict[str, Any]) -> None:
 def openapi_json():
     """The OpenAPI document, with the model's sizes and bounds."""
     try:
-        limits = get_services().generator.limits  # known before the weights are loaded
+        limits = get_loaded_models().generator.limits  # known before the weights are loaded
     except Exception:  # an external model that cannot say: document the static bounds
         limits = None
     return jsonify(build_document(limits))

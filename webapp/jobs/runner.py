@@ -52,10 +52,10 @@ class BatchRunner:
     """The queue's runner; owns everything after a job was accepted."""
 
     def __init__(
-        self, factory, services, refusal_log, guard, image_dir: str, torch_threads: int = 0
+        self, factory, models, refusal_log, guard, image_dir: str, torch_threads: int = 0
     ) -> None:
         """Bind to the app's database, models, refusal log and image folder."""
-        self.factory, self.services = factory, services
+        self.factory, self.models = factory, models
         self.refusal_log, self.guard = refusal_log, guard
         self.image_dir = Path(image_dir)
         self.torch_threads = torch_threads or os.cpu_count() or 1
@@ -80,7 +80,7 @@ class BatchRunner:
 
     def _generate(self, live: list[WorkItem]) -> list[Any] | None:
         """The pipeline call; on failure every job is ended and None returned."""
-        gen = self.services.generator
+        gen = self.models.generator
 
         def should_cancel() -> bool:
             """Stop the pipeline only when nobody in the batch still wants the result."""
@@ -150,7 +150,7 @@ class BatchRunner:
 
     def _check_and_store(self, item: WorkItem, result: Any) -> None:
         """Check every image; one refused image refuses the job (no image is blacked out)."""
-        moderation = self.services.moderation
+        moderation = self.models.moderation
         version, verdict = result.version, None
         try:
             for generated in result.images:

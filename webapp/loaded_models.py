@@ -1,4 +1,7 @@
-"""The loaded model and moderators of one app process, and their readiness."""
+"""The model and the moderation chain one app process serves with: loaded once, and readiness.
+
+Not to be confused with ``GenerationService``, the request path that uses them.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,10 @@ from flask import Flask, current_app
 from textencoder.runtime import use_torch_threads
 
 log = logging.getLogger(__name__)
-EXTENSION = "safecanvas.services"
+EXTENSION = "safecanvas.loaded_models"
 
 
-class Services:
+class LoadedModels:
     """Holds the generator and the moderation chain; loads them once, in the background."""
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -69,19 +72,19 @@ class Services:
 
 
 def init_app(app: Flask) -> None:
-    """Attach the services and start loading them as configured."""
-    services = Services(app.config)
-    app.extensions[EXTENSION] = services
+    """Attach the models and start loading them as configured."""
+    models = LoadedModels(app.config)
+    app.extensions[EXTENSION] = models
     # Request threads embed prompts for moderation on one intra-op thread each; the
     # generation worker alone uses several (see textencoder.runtime).
     app.before_request(lambda: use_torch_threads(1))
     mode = app.config["SAFECANVAS_LOAD_MODELS"]
     if mode == "eager":
-        services.load()
+        models.load()
     elif mode == "background":
-        services.load_in_background()
+        models.load_in_background()
 
 
-def get_services(app: Flask | None = None) -> Services:
-    """The current app's services."""
+def get_loaded_models(app: Flask | None = None) -> LoadedModels:
+    """The current app's loaded models."""
     return (app or current_app).extensions[EXTENSION]
