@@ -209,9 +209,8 @@ class Generator:
         )
 
     def batch_key(self, req: GenerationRequest) -> tuple:
-        """Requests with equal keys can run as one pipeline call (validates the request)."""
-        r = self.validate(req)
-        return (r.version, r.width, r.height, r.steps, r.guidance_scale)
+        """Requests with equal keys can run as one pipeline call; ``req`` comes from validate."""
+        return (req.version, req.width, req.height, req.steps, req.guidance_scale)
 
     def compatible(self, a: GenerationRequest, b: GenerationRequest) -> bool:
         """Whether two requests can share one batch."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textencoder.runtime import sleep_idle_openmp_threads
 
@@ -16,13 +16,19 @@ from flask import Flask  # noqa: E402
 
 from webapp.config import Config, ConfigError  # noqa: E402
 
+if TYPE_CHECKING:
+    from webapp.loaded_models import LoadedModels
+
 __all__ = ["create_app", "ConfigError"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
+def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None = None) -> Flask:
     """Build the app; ``config`` (tests) replaces the environment-derived settings.
+
+    ``models`` replaces the configured model and moderation chain (tests give stand-ins that
+    satisfy ``webapp.interfaces``).
 
     Raises:
         ConfigError: a ``SAFECANVAS_*`` variable is malformed (named in the message).
@@ -71,7 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     errors.init_app(app)
     request_log.init_app(app)
-    loaded_models.init_app(app)
+    loaded_models.init_app(app, models)
     auth.init_app(app)
     limits.init_app(app)
     refusal_log.init_app(app)

@@ -9,7 +9,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from werkzeug.exceptions import HTTPException
 
-from generation.errors import GenerationError, InvalidGenerationRequest, UnknownVersion
+from generation.errors import GenerationError
 from safety.errors import ModerationUnavailable
 
 log = logging.getLogger(__name__)
@@ -133,14 +133,6 @@ def _retry_after_header(exc: HTTPException) -> int | None:
 def init_app(app: Flask) -> None:
     """Map every project and HTTP error to a response; nothing leaks a stack trace."""
     app.register_error_handler(ApiError, _from_api_error)
-
-    @app.errorhandler(InvalidGenerationRequest)
-    def _invalid_generation(exc: InvalidGenerationRequest) -> Response:
-        return error_response(400, str(exc), "invalid_request", param=exc.field)
-
-    @app.errorhandler(UnknownVersion)
-    def _unknown_version(exc: UnknownVersion) -> Response:
-        return error_response(400, str(exc), "invalid_request", param="model")
 
     @app.errorhandler(ModerationUnavailable)
     def _moderation_down(exc: ModerationUnavailable) -> Response:

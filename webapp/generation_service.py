@@ -15,7 +15,8 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import update
 
-from generation.errors import InvalidGenerationRequest, UnknownVersion
+from generation.errors import InvalidGenerationRequest
+from generation.types import GenerationRequest
 from safety.errors import ModerationUnavailable
 from webapp.db import session_factory, session_scope
 from webapp.errors import (
@@ -24,6 +25,7 @@ from webapp.errors import (
     InvalidRequest,
     ServiceUnavailable,
 )
+from webapp.interfaces import TextToImage
 from webapp.job_views import JobViews
 from webapp.jobs import FINAL_STATES, InProcessQueue, JobQueue, QueueFull, WorkItem
 from webapp.jobs.recovery import INTERRUPTED, fail_stuck_jobs, process_identity
@@ -114,18 +116,15 @@ class GenerationService(JobViews):
         self.ensure_started()
         self.guard.check(requester)
         gen = self._ready_generator()
-        req = parse_params(params, gen.limits)
-        try:
-            req = gen.validate(req) or req  # the model fills in its defaults
+        try:  # the model fills in its defaults, and names the version a request gets
+            req = gen.validate(parse_params(params, gen.limits))
         except InvalidGenerationRequest as exc:
             field = {"version": "model", "width": "size", "height": "size"}.get(exc.field)
             raise InvalidRequest(str(exc), param=field or exc.field) from None
-        except UnknownVersion as exc:
-            raise InvalidRequest(str(exc), param="model") from None
         self._moderate_prompt(req, requester, source)
         return self._enqueue(req, requester, source)
 
-    def _ready_generator(self):
+    def _ready_generator(self) -> TextToImage:
         """The generator, or 503 while it loads (or failed to)."""
         gen = self.models.generator
         if gen.ready:
@@ -134,7 +133,7 @@ class GenerationService(JobViews):
             raise ServiceUnavailable("The model failed to load; see /readyz.", retry_after=60)
         raise ServiceUnavailable("The model is still loading; try again shortly.", retry_after=10)
 
-    def _moderate_prompt(self, req: Any, requester: str, source: str) -> None:
+    def _moderate_prompt(self, req: GenerationRequest, requester: str, source: str) -> None:
         """Refuse (and log) a prompt the moderation chain does not allow."""
         started = time.perf_counter()
         try:
@@ -148,8 +147,9 @@ class GenerationService(JobViews):
         observe_moderation("prompt", time.perf_counter() - started)
         if verdict.allowed:
             return
-        version = req.version or self.models.generator.active_version
-        self.refusals.record(verdict, req.prompt, req.negative_prompt, requester, source, version)
+        self.refusals.record(
+            verdict, req.prompt, req.negative_prompt, requester, source, req.version
+        )
         self.guard.record(requester)
         categories = list(verdict.categories)
         named = ", ".join(categories) or "unsafe content"
@@ -159,16 +159,7 @@ class GenerationService(JobViews):
             extra={"moderation": {"stage": verdict.stage, "categories": categories}},
         )
 
-    def _batch_key(self, req: Any) -> Any:
-        """Requests with equal keys can share one pipeline batch."""
-        gen = self.models.generator
-        if hasattr(gen, "batch_key"):
-            return gen.batch_key(req)
-        limits = gen.limits
-        size = (req.width, req.height) if req.width else tuple(limits.default_size)
-        return (req.version or gen.active_version, size, req.steps or limits.default_steps)
-
-    def _enqueue(self, req: Any, requester: str, source: str) -> Job:
+    def _enqueue(self, req: GenerationRequest, requester: str, source: str) -> Job:
         """Store the job row, then queue it; a full queue fails it with 503 + Retry-After."""
         job = Job(
             id=str(uuid.uuid4()),
@@ -177,7 +168,7 @@ class GenerationService(JobViews):
             status="queued",
             progress=0.0,
             params=request_params(req),
-            model_version=req.version or self.models.generator.active_version,
+            model_version=req.version,
             worker=self.identity,
         )
         with session_scope(self.factory) as session:
@@ -187,7 +178,7 @@ class GenerationService(JobViews):
             request=req,
             requester=requester,
             source=source,
-            batch_key=self._batch_key(req),
+            batch_key=self.models.generator.batch_key(req),
             deadline=time.monotonic() + self.timeout_s,
             guard_keys=self.guard.keys_for(requester),
         )

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app
 
 from textencoder.runtime import use_torch_threads
+from webapp.interfaces import ModerationChain, TextToImage
 
 log = logging.getLogger(__name__)
 EXTENSION = "safecanvas.loaded_models"
@@ -20,25 +22,32 @@ EXTENSION = "safecanvas.loaded_models"
 class LoadedModels:
     """Holds the generator and the moderation chain; loads them once, in the background."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, generator: TextToImage, moderation: ModerationChain) -> None:
+        """Hold these two; nothing is loaded yet."""
+        self.generator = generator
+        self.moderation = moderation
+        self.load_error: str | None = None
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> LoadedModels:
+        """The configured model and the moderation chain, sharing one text encoder."""
         from generation import Generator
         from safety import Moderation
         from textencoder import TextEncoder
 
         # One MiniLM for both: canvas-shapes' conditioning and the prompt classifier.
-        self.text_encoder = TextEncoder()
-        self.generator = Generator(
+        encoder = TextEncoder()
+        generator = Generator(
             model=config["SAFECANVAS_MODEL"],
             model_dir=config["SAFECANVAS_MODEL_DIR"],
-            text_encoder=self.text_encoder,
+            text_encoder=encoder,
         )
-        self.moderation = Moderation(
-            encoder=self.text_encoder,
-            image_threshold=config["SAFECANVAS_IMAGE_NSFW_THRESHOLD"],
+        moderation = Moderation(
+            encoder=encoder, image_threshold=config["SAFECANVAS_IMAGE_NSFW_THRESHOLD"]
         )
-        self.load_error: str | None = None
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        return cls(generator, moderation)
 
     def load(self) -> None:
         """Load the model, then moderation, on the one text encoder; record any failure."""
@@ -71,9 +80,9 @@ class LoadedModels:
         return ready, components
 
 
-def init_app(app: Flask) -> None:
-    """Attach the models and start loading them as configured."""
-    models = LoadedModels(app.config)
+def init_app(app: Flask, models: LoadedModels | None = None) -> None:
+    """Attach ``models`` (default: the configured ones) and start loading them as configured."""
+    models = models or LoadedModels.from_config(app.config)
     app.extensions[EXTENSION] = models
     # Request threads embed prompts for moderation on one intra-op thread each; the
     # generation worker alone uses several (see textencoder.runtime).

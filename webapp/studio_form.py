@@ -56,7 +56,7 @@ def form_options() -> dict[str, Any]:
         "max_seed": MAX_SEED,
         "max_prompt_chars": limits.max_prompt_chars,
         "versions": model_versions(),
-        "active_version": getattr(generator, "active_version", None),
+        "active_version": generator.active_version,
     }
 
 

@@ -53,12 +53,12 @@ def test_valid_request_gets_the_model_defaults(gen):
 
 
 def test_batch_key_groups_compatible_requests(gen):
-    a = GenerationRequest("a red circle on a white background", seed=1)
-    b = GenerationRequest("three green squares on a black background", n=3)
-    c = GenerationRequest("a red circle on a white background", steps=10)
+    a = gen.validate(GenerationRequest("a red circle on a white background", seed=1))
+    b = gen.validate(GenerationRequest("three green squares on a black background", n=3))
+    c = gen.validate(GenerationRequest("a red circle on a white background", steps=10))
     assert gen.compatible(a, b)
     assert not gen.compatible(a, c)
-    assert gen.batch_key(a) == gen.batch_key(b)
+    assert gen.batch_key(a) == gen.batch_key(b) != gen.batch_key(c)
 
 
 def test_import_is_cheap():

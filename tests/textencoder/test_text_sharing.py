@@ -9,8 +9,7 @@ def test_the_loaded_models_share_one_encoder(tmp_path) -> None:
     from webapp.config import test_config
     from webapp.loaded_models import LoadedModels
 
-    models = LoadedModels(test_config(str(tmp_path)))
-    encoder = models.text_encoder
+    models = LoadedModels.from_config(test_config(str(tmp_path)))
+    encoder = models.generator.text_encoder
     assert isinstance(encoder, TextEncoder) and not encoder.loaded  # loads with the models
-    assert models.generator.text_encoder is encoder
     assert models.moderation.text_encoder is encoder

@@ -1,18 +1,23 @@
-"""Small stand-ins for the model and moderation, for web tests that are about neither.
+"""Stand-ins for the model and moderation, for web tests that are about neither.
 
-The end-to-end tests in tests/e2e use the real default model and the real moderation.
+Both satisfy ``webapp.interfaces`` (tests/webapp/test_interfaces.py checks it). The fake model
+draws flat colours instead of running a pipeline; it validates and batches requests with the
+real ``Generator``'s own methods. The end-to-end tests in tests/e2e use the real default model
+and the real moderation.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
+from pathlib import Path
 
 from PIL import Image as PILImage
 
-from generation.errors import GenerationCancelled, InvalidGenerationRequest, UnknownVersion
+from generation.errors import GenerationCancelled
+from generation.generator import Generator
 from generation.types import GeneratedImage, GenerationResult, ModelLimits
+from generation.versions import Registry
 from safety.errors import ModerationUnavailable
 from safety.verdict import Verdict
 
@@ -28,37 +33,31 @@ LIMITS = ModelLimits(
 
 
 class FakeGenerator:
-    """Draws flat colours; a prompt with 'red-flag' draws pure red (the fake NSFW image)."""
+    """One fixed version, "fake-1"; a prompt with 'red-flag' draws pure red (the NSFW stand-in)."""
 
-    def __init__(self, step_s: float = 0.0) -> None:
+    validate = Generator.validate
+    batch_key = Generator.batch_key
+
+    def __init__(self, model_dir: Path, step_s: float = 0.0) -> None:
+        self.model, self.external = "fake-1", True  # like a checkpoint from outside
+        self.registry = Registry(model_dir, shipped_dir=None)
         self.ready, self.active_version, self.limits = True, "fake-1", LIMITS
+        self.version_names = ["fake-1"]
         self.step_s = step_s
         self.batches: list[int] = []
         self.started = threading.Event()
-        self.text_encoder = None
 
-    def load(self) -> None:
+    def versions(self) -> list[str]:
+        return list(self.version_names)
+
+    def load(self) -> FakeGenerator:
         self.ready = True
+        return self
 
-    def validate(self, req):
-        if req.version not in (None, "fake-1"):
-            raise UnknownVersion(f"unknown model version {req.version!r}")
-        if req.n > LIMITS.max_n:
-            raise InvalidGenerationRequest("too many images", "n")
-        return replace(  # like the real one: defaults filled in
-            req,
-            steps=req.steps or LIMITS.default_steps,
-            version=req.version or self.active_version,
-        )
-
-    def batch_key(self, req) -> tuple:
-        r = self.validate(req)
-        return (r.version, r.width, r.height, r.steps)
-
-    def _run(self, reqs, progress, should_cancel):
+    def generate_batch(self, reqs, progress=None, should_cancel=None) -> list[GenerationResult]:
         self.batches.append(len(reqs))
         self.started.set()
-        total = reqs[0].steps or LIMITS.default_steps
+        total = reqs[0].steps
         for step in range(total):
             if should_cancel is not None and should_cancel():
                 raise GenerationCancelled("cancelled")
@@ -69,18 +68,12 @@ class FakeGenerator:
 
     def _result(self, req) -> GenerationResult:
         colour = (255, 0, 0) if "red-flag" in req.prompt else (20, 120, 200)
-        size = (req.width or 32, req.height or 32)
         base = 1000 if req.seed is None else req.seed
         images = tuple(
-            GeneratedImage(PILImage.new("RGB", size, colour), base + i) for i in range(req.n)
+            GeneratedImage(PILImage.new("RGB", (req.width, req.height), colour), base + i)
+            for i in range(req.n)
         )
-        return GenerationResult(images=images, version="fake-1", timings={})
-
-    def generate(self, req, progress=None, should_cancel=None) -> GenerationResult:
-        return self._run([req], progress, should_cancel)[0]
-
-    def generate_batch(self, reqs, progress=None, should_cancel=None):
-        return self._run(list(reqs), progress, should_cancel)
+        return GenerationResult(images=images, version=req.version, timings={})
 
 
 class FakeModeration:
@@ -122,36 +115,17 @@ class FakeModeration:
         return Verdict(True, "image", moderator_version=self.version)
 
 
-class FakeModels:
-    """Replaces webapp.loaded_models.LoadedModels in the app factory."""
-
-    step_s = 0.0
-
-    def __init__(self, config) -> None:
-        self.generator = FakeGenerator(self.step_s)
-        self.moderation = FakeModeration()
-        self.load_error = None
-
-    def load(self) -> None:
-        pass
-
-    def load_in_background(self) -> None:
-        pass
-
-    def readiness(self):
-        return True, {"model": "ready"}
-
-
 def make_app(tmp_path, monkeypatch, **overrides):
-    """A migrated app on fakes; ``overrides`` are config keys."""
-    from webapp import create_app, loaded_models
+    """A migrated app on the fakes; ``overrides`` are config keys."""
+    from webapp import create_app
     from webapp.config import test_config
+    from webapp.loaded_models import LoadedModels
     from webapp.migrate import upgrade
 
-    monkeypatch.setattr(loaded_models, "LoadedModels", FakeModels)
     cfg = test_config(str(tmp_path), **overrides)
     upgrade(cfg["SAFECANVAS_DATABASE_URL"])
-    return create_app(cfg)
+    models = LoadedModels(FakeGenerator(tmp_path / "models"), FakeModeration())
+    return create_app(cfg, models)
 
 
 def make_key(app, name: str = "tester", admin: bool = False) -> str:

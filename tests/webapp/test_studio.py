@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.webapp.api_fakes import FakeModels, make_app
+from tests.webapp.api_fakes import make_app
 from webapp.loaded_models import get_loaded_models
 
 JSON = {"Accept": "application/json"}
@@ -25,10 +25,7 @@ FORM = {
 @pytest.fixture
 def app(tmp_path, monkeypatch):
     """The app on the stand-in model (so no weights load), CSRF off as in every unit test."""
-    app = make_app(tmp_path, monkeypatch)
-    generator = get_loaded_models(app).generator
-    generator.versions = lambda: ["fake-1"]  # the real Generator lists its registry's versions
-    return app
+    return make_app(tmp_path, monkeypatch)
 
 
 def submit(client, **changes) -> dict:
@@ -168,8 +165,9 @@ def test_history_lists_this_browsers_images_with_prompts_escaped(app):
 
 
 def test_cancel_stops_a_waiting_job(tmp_path, monkeypatch):
-    monkeypatch.setattr(FakeModels, "step_s", 0.05)
-    client = make_app(tmp_path, monkeypatch).test_client()
+    app = make_app(tmp_path, monkeypatch)
+    get_loaded_models(app).generator.step_s = 0.05
+    client = app.test_client()
     job = submit(client, steps="40", n="1")
     response = client.post(f"/jobs/{job['id']}/cancel", headers=JSON)
     assert response.status_code == 200
@@ -196,7 +194,7 @@ def test_the_form_is_rate_limited_per_address(app):
 
 
 def test_the_model_picker_appears_when_there_are_several_versions(app, client):
-    get_loaded_models(app).generator.versions = lambda: ["fake-1", "fake-2"]
+    get_loaded_models(app).generator.version_names.append("fake-2")
     page = client.get("/").get_data(as_text=True)
     assert '<select id="model" name="model"' in page and "fake-1 (active)" in page
     response = client.post("/jobs", data={**FORM, "model": "fake-9"}, headers=JSON)

@@ -151,24 +151,20 @@ class BatchRunner:
     def _check_and_store(self, item: WorkItem, result: Any) -> None:
         """Check every image; one refused image refuses the job (no image is blacked out)."""
         moderation = self.models.moderation
-        version, verdict = result.version, None
         try:
             for generated in result.images:
                 t0 = time.perf_counter()
                 verdict = moderation.check_image(generated.image)
                 observe_moderation("image", time.perf_counter() - t0)
                 if not verdict.allowed:
-                    return self._refuse(item, verdict, version)
+                    return self._refuse(item, verdict, result.version)
         except ModerationUnavailable as exc:
             log.error("image moderation unavailable for job %s: %s", item.job_id, exc)
             count_error("moderation_unavailable")
             message = "Image moderation is unavailable, so the images were withheld."
             self._end(item, "failed", code="moderation_unavailable", message=message)
             return None
-        moderator = (verdict and verdict.moderator_version) or getattr(
-            moderation, "version", "unknown"
-        )
-        self._store(item, result, moderator)
+        self._store(item, result, moderation.version)
         return None
 
     def _refuse(self, item: WorkItem, verdict: Any, version: str) -> None:
