@@ -26,19 +26,16 @@ def service_missing(what: str, exc: Exception) -> None:
 
 
 @pytest.fixture
-def app(tmp_path):
-    """A fresh app on a migrated SQLite database in a temporary instance folder."""
+def app(tmp_path, monkeypatch):
+    """A fresh app (real model and moderation, not loaded) on a migrated SQLite database."""
     from webapp import create_app
     from webapp.config import test_config
     from webapp.migrate import upgrade
 
     cfg = test_config(str(tmp_path))
     upgrade(cfg["SAFECANVAS_DATABASE_URL"])
-    os.environ["SAFECANVAS_INSTANCE_PATH"] = str(tmp_path)
-    try:
-        yield create_app(cfg)
-    finally:
-        os.environ.pop("SAFECANVAS_INSTANCE_PATH", None)
+    monkeypatch.setenv("SAFECANVAS_INSTANCE_PATH", str(tmp_path))
+    return create_app(cfg)
 
 
 @pytest.fixture

@@ -62,11 +62,9 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         TESTING=False,
     )
     upgrade(cfg["SAFECANVAS_DATABASE_URL"])
-    os.environ["SAFECANVAS_INSTANCE_PATH"] = str(instance)
-    try:
+    with pytest.MonkeyPatch.context() as env:  # module-scoped, so not the monkeypatch fixture
+        env.setenv("SAFECANVAS_INSTANCE_PATH", str(instance))
         app = create_app(cfg)
-    finally:
-        os.environ.pop("SAFECANVAS_INSTANCE_PATH", None)
     load_error = get_loaded_models(app).load_error
     if load_error:
         pytest.fail(f"the default model or moderation did not load: {load_error}")

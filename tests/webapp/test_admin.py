@@ -11,51 +11,47 @@ import pytest
 from sqlalchemy import update
 
 from safety.verdict import Verdict
-from tests.webapp.api_fakes import make_app
 from webapp.db import session_factory, session_scope
-from webapp.loaded_models import get_loaded_models
 from webapp.models import Refusal
 from webapp.refusal_log import get_refusal_log
-
-
-@pytest.fixture
-def app(tmp_path, monkeypatch):
-    """The app on the stand-in model: these pages never generate."""
-    return make_app(tmp_path, monkeypatch)
-
 
 XSS_PROMPT = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
 
 
-def record(
-    app,
-    prompt="a gory scene",
-    stage="blocklist",
-    categories=("violence",),
-    requester="key:1",
-    days_ago=0,
-):
-    """Store one refusal, optionally back-dated."""
-    verdict = Verdict(
-        allowed=False,
-        stage=stage,
-        categories=tuple(categories),
-        scores={c: 0.91 for c in categories},
-        matched_terms=("gory",),
-        reason="test",
-        moderator_version="mod-1",
-    )
-    with app.app_context():
-        row = get_refusal_log().record(verdict, prompt, "", requester, "api", "v1")
-        if days_ago:
-            when = datetime.now(timezone.utc) - timedelta(days=days_ago)
-            with session_scope(session_factory()) as session:
-                session.execute(update(Refusal).where(Refusal.id == row.id).values(created_at=when))
-    return row.id
+@pytest.fixture
+def record(fake_app):
+    """Stores one refusal, optionally back-dated: ``record(prompt=..., days_ago=2)``."""
+
+    def record(
+        prompt="a gory scene",
+        stage="blocklist",
+        categories=("violence",),
+        requester="key:1",
+        days_ago=0,
+    ):
+        verdict = Verdict(
+            allowed=False,
+            stage=stage,
+            categories=tuple(categories),
+            scores={c: 0.91 for c in categories},
+            matched_terms=("gory",),
+            reason="test",
+            moderator_version="mod-1",
+        )
+        with fake_app.app_context():
+            row = get_refusal_log().record(verdict, prompt, "", requester, "api", "v1")
+            if days_ago:
+                when = datetime.now(timezone.utc) - timedelta(days=days_ago)
+                with session_scope(session_factory()) as session:
+                    stmt = update(Refusal).where(Refusal.id == row.id).values(created_at=when)
+                    session.execute(stmt)
+        return row.id
+
+    return record
 
 
 @pytest.fixture
-def admin(app, runner, client):
+def admin(runner, client):
     """A logged-in admin's client."""
     result = runner.invoke(args=["create-admin", "alice", "--password", "correct-horse"])
     assert result.exit_code == 0, result.output
@@ -72,7 +68,7 @@ def test_admin_pages_need_a_login(client):
 
 
 @pytest.mark.parametrize(("username", "password"), [("alice", "wrong-pass"), ("bob", "x")])
-def test_wrong_credentials_are_refused(app, runner, client, username, password):
+def test_wrong_credentials_are_refused(runner, client, username, password):
     runner.invoke(args=["create-admin", "alice", "--password", "correct-horse"])
     response = client.post("/admin/login", data={"username": username, "password": password})
     assert response.status_code == 401
@@ -81,15 +77,15 @@ def test_wrong_credentials_are_refused(app, runner, client, username, password):
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:x"])
-def test_login_never_redirects_off_site(app, runner, client, target):
+def test_login_never_redirects_off_site(runner, client, target):
     runner.invoke(args=["create-admin", "alice", "--password", "correct-horse"])
     data = {"username": "alice", "password": "correct-horse", "next": target}
     assert client.post("/admin/login", data=data).headers["Location"] == "/admin/moderation"
 
 
-def test_log_shows_refusals_newest_first_with_prompts_escaped(app, admin):
-    record(app, prompt="older prompt", days_ago=1)
-    record(app, prompt=XSS_PROMPT, stage="classifier", categories=("hate", "harassment"))
+def test_log_shows_refusals_newest_first_with_prompts_escaped(record, admin):
+    record(prompt="older prompt", days_ago=1)
+    record(prompt=XSS_PROMPT, stage="classifier", categories=("hate", "harassment"))
     page = admin.get("/admin/moderation").get_data(as_text=True)
     assert "&lt;script&gt;window.pwned=1&lt;/script&gt;&lt;img src=x onerror=" in page
     assert "<script>window.pwned" not in page and "<img src=x" not in page
@@ -109,11 +105,11 @@ def test_log_shows_refusals_newest_first_with_prompts_escaped(app, admin):
         ("until={last_week}", {"old-refusal"}),
     ],
 )
-def test_filters_narrow_the_log(app, admin, query, expected):
-    record(app, prompt="old-refusal", days_ago=10)
-    record(app, prompt="hate-refusal", categories=("hate",))
-    record(app, prompt="image-refusal", stage="image", categories=("sexual",))
-    record(app, prompt="key9-refusal", requester="key:9")
+def test_filters_narrow_the_log(record, admin, query, expected):
+    record(prompt="old-refusal", days_ago=10)
+    record(prompt="hate-refusal", categories=("hate",))
+    record(prompt="image-refusal", stage="image", categories=("sexual",))
+    record(prompt="key9-refusal", requester="key:9")
     today = datetime.now(timezone.utc).date()
     query = query.format(today=today, last_week=today - timedelta(days=7))
     page = admin.get(f"/admin/moderation?{query}").get_data(as_text=True)
@@ -128,10 +124,10 @@ def test_a_bad_filter_is_a_clear_400(admin):
     assert admin.get("/admin/moderation?since=yesterday").status_code == 400
 
 
-def test_log_is_paginated(app, admin, monkeypatch):
+def test_log_is_paginated(record, admin, monkeypatch):
     monkeypatch.setattr("webapp.admin.routes.PER_PAGE", 2)
     for i in range(5):
-        record(app, prompt=f"prompt-{i}", categories=("hate",))
+        record(prompt=f"prompt-{i}", categories=("hate",))
     first = admin.get("/admin/moderation?category=hate").get_data(as_text=True)
     assert "prompt-4" in first and "prompt-3" in first and "prompt-2" not in first
     assert "Page 1 of 3" in first and "page=2&amp;category=hate" in first
@@ -139,8 +135,8 @@ def test_log_is_paginated(app, admin, monkeypatch):
     assert "prompt-0" in last and "prompt-1" not in last
 
 
-def test_review_marks_a_false_positive_with_a_note(app, admin):
-    refusal_id = record(app)
+def test_review_marks_a_false_positive_with_a_note(record, admin):
+    refusal_id = record()
     response = admin.post(
         f"/admin/moderation/{refusal_id}/review",
         data={"status": "false_positive", "note": "a film title", "next": "/admin/moderation"},
@@ -150,24 +146,24 @@ def test_review_marks_a_false_positive_with_a_note(app, admin):
     assert "by alice: a film title" in page and "a gory scene" in page
 
 
-def test_review_rejects_an_unknown_status(app, admin):
-    refusal_id = record(app)
+def test_review_rejects_an_unknown_status(record, admin):
+    refusal_id = record()
     response = admin.post(f"/admin/moderation/{refusal_id}/review", data={"status": "lol"})
     assert response.status_code == 400
 
 
-def test_review_needs_a_csrf_token(app, admin):
-    refusal_id = record(app)
-    app.config["WTF_CSRF_ENABLED"] = True
+def test_review_needs_a_csrf_token(fake_app, record, admin):
+    refusal_id = record()
+    fake_app.config["WTF_CSRF_ENABLED"] = True
     response = admin.post(f"/admin/moderation/{refusal_id}/review", data={"status": "confirmed"})
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
 
 
-def test_csv_export_neutralises_spreadsheet_formulas(app, admin):
-    record(app, prompt='=HYPERLINK("http://evil.example","click")')
-    record(app, prompt="+1+2", requester="@admin")
-    record(app, prompt="plain prompt", categories=("hate",))
+def test_csv_export_neutralises_spreadsheet_formulas(record, admin):
+    record(prompt='=HYPERLINK("http://evil.example","click")')
+    record(prompt="+1+2", requester="@admin")
+    record(prompt="plain prompt", categories=("hate",))
     response = admin.get("/admin/moderation.csv?category=violence")
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith("attachment")
@@ -177,10 +173,10 @@ def test_csv_export_neutralises_spreadsheet_formulas(app, admin):
     assert rows[0]["scores"] == "violence=0.910" and rows[0]["matched_terms"] == "gory"
 
 
-def test_chart_counts_refusals_per_day_and_category(app, admin):
-    record(app, categories=("violence",))
-    record(app, categories=("violence", "hate"))
-    record(app, categories=("hate",), days_ago=2)
+def test_chart_counts_refusals_per_day_and_category(record, admin):
+    record(categories=("violence",))
+    record(categories=("violence", "hate"))
+    record(categories=("hate",), days_ago=2)
     page = admin.get("/admin/moderation").get_data(as_text=True)
     today = datetime.now(timezone.utc).date()
     assert '<svg class="chart"' in page
@@ -194,7 +190,7 @@ def test_logout_ends_the_session(admin):
 
 
 @pytest.fixture
-def versions(app, tmp_path):
+def versions(fake_generator, tmp_path):
     """A real registry with a base and an adapter on it (metadata only, no weights)."""
     from generation.versions import Registry, write_json_atomic
 
@@ -213,9 +209,8 @@ def versions(app, tmp_path):
                 "evaluation": {"colour_accuracy": 0.975, "note": "<b>not shown</b>"},
             },
         )
-    generator = get_loaded_models(app).generator
-    generator.external, generator.registry = False, Registry(root, shipped_dir=None)
-    return generator.registry
+    fake_generator.external, fake_generator.registry = False, Registry(root, shipped_dir=None)
+    return fake_generator.registry
 
 
 def test_models_page_lists_versions_and_activates_and_rolls_back(admin, versions):

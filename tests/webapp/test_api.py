@@ -7,51 +7,40 @@ import json
 
 import pytest
 
-from tests.webapp.api_fakes import bearer, make_app, make_key, wait_final
-from webapp.loaded_models import get_loaded_models
+from tests.webapp.helpers import bearer, wait_final
 
 
-@pytest.fixture
-def api(tmp_path, monkeypatch):
-    """(app, client, key) on the fakes."""
-    app = make_app(tmp_path, monkeypatch)
-    return app, app.test_client(), make_key(app)
-
-
-def test_sync_images_answer_urls_seeds_and_pngs(api):
-    app, client, key = api
+def test_sync_images_answer_urls_seeds_and_pngs(client, api_key):
     body = {"prompt": "a blue square", "n": 2, "seed": 7, "response_format": "b64_png"}
-    response = client.post("/api/v1/images", json=body, headers=bearer(key))
+    response = client.post("/api/v1/images", json=body, headers=bearer(api_key))
     assert response.status_code == 200, response.get_json()
     data = response.get_json()
     assert set(data) == {"id", "created", "model", "images"}
     assert [i["seed"] for i in data["images"]] == [7, 8]
     assert base64.b64decode(data["images"][0]["b64_png"]).startswith(b"\x89PNG")
-    png = client.get(data["images"][0]["url"], headers=bearer(key))
+    png = client.get(data["images"][0]["url"], headers=bearer(api_key))
     assert png.status_code == 200 and png.mimetype == "image/png"
 
 
-def test_job_lifecycle_and_ownership(api):
-    app, client, key = api
-    response = client.post("/api/v1/jobs", json={"prompt": "a circle"}, headers=bearer(key))
+def test_job_lifecycle_and_ownership(client, api_key, make_key, admin_key):
+    response = client.post("/api/v1/jobs", json={"prompt": "a circle"}, headers=bearer(api_key))
     assert response.status_code == 202
     job = response.get_json()
     assert job["status_url"] == f"/api/v1/jobs/{job['id']}" and job["events_url"]
-    view = wait_final(client, job["id"], key)
+    view = wait_final(client, job["id"], api_key)
     assert view["status"] == "succeeded" and view["progress"] == 1.0
     assert view["model"] == "fake-1" and len(view["images"]) == 1
     image_url = view["images"][0]["url"]
-    other, admin = make_key(app, "other"), make_key(app, "ops", admin=True)
+    other = make_key("other")
     assert client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(other)).status_code == 404
     assert client.get(image_url, headers=bearer(other)).status_code == 404
-    assert client.get(image_url, headers=bearer(admin)).status_code == 200
+    assert client.get(image_url, headers=bearer(admin_key)).status_code == 200
 
 
-def test_events_stream_progress_then_done(api):
-    app, client, key = api
-    get_loaded_models(app).generator.step_s = 0.05
-    job = client.post("/api/v1/jobs", json={"prompt": "x", "steps": 6}, headers=bearer(key))
-    events = client.get(job.get_json()["events_url"], headers=bearer(key))
+def test_events_stream_progress_then_done(client, api_key, fake_generator):
+    fake_generator.step_s = 0.05
+    job = client.post("/api/v1/jobs", json={"prompt": "x", "steps": 6}, headers=bearer(api_key))
+    events = client.get(job.get_json()["events_url"], headers=bearer(api_key))
     assert events.mimetype == "text/event-stream"
     blocks = [b for b in events.get_data(as_text=True).split("\n\n") if b.startswith("event:")]
     names = [b.split("\n")[0].removeprefix("event: ") for b in blocks]
@@ -60,9 +49,10 @@ def test_events_stream_progress_then_done(api):
     assert final["status"] == "succeeded" and final["images"]
 
 
-def test_prompt_refusal_names_the_category_not_the_words(api):
-    app, client, key = api
-    response = client.post("/api/v1/jobs", json={"prompt": "forbidden act"}, headers=bearer(key))
+def test_prompt_refusal_names_the_category_not_the_words(client, api_key):
+    response = client.post(
+        "/api/v1/jobs", json={"prompt": "forbidden act"}, headers=bearer(api_key)
+    )
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["code"] == "content_policy_violation"
@@ -71,41 +61,37 @@ def test_prompt_refusal_names_the_category_not_the_words(api):
     assert "violence" in error["message"] and "forbidden" not in error["message"]
 
 
-def test_image_refusal_refuses_the_job_and_stores_nothing(api, tmp_path):
-    app, client, key = api
-    job = client.post("/api/v1/jobs", json={"prompt": "red-flag"}, headers=bearer(key))
-    view = wait_final(client, job.get_json()["id"], key)
+def test_image_refusal_refuses_the_job_and_stores_nothing(client, api_key, tmp_path):
+    job = client.post("/api/v1/jobs", json={"prompt": "red-flag"}, headers=bearer(api_key))
+    view = wait_final(client, job.get_json()["id"], api_key)
     assert view["status"] == "refused" and view["images"] == []
     assert view["error"]["moderation"] == {"stage": "image", "categories": ["sexual"]}
     assert not list((tmp_path / "images").rglob("*.png"))
-    sync = client.post("/api/v1/images", json={"prompt": "red-flag"}, headers=bearer(key))
+    sync = client.post("/api/v1/images", json={"prompt": "red-flag"}, headers=bearer(api_key))
     assert sync.status_code == 400
     assert sync.get_json()["error"]["moderation"]["stage"] == "image"
 
 
-def test_moderation_down_is_503_with_retry_after(api):
-    app, client, key = api
-    get_loaded_models(app).moderation.down = True
-    response = client.post("/api/v1/images", json={"prompt": "a square"}, headers=bearer(key))
+def test_moderation_down_is_503_with_retry_after(client, api_key, fake_moderation):
+    fake_moderation.down = True
+    response = client.post("/api/v1/images", json={"prompt": "a square"}, headers=bearer(api_key))
     assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
     assert response.get_json()["error"]["code"] == "moderation_unavailable"
 
 
-def test_model_loading_is_503_with_retry_after(api):
-    app, client, key = api
-    get_loaded_models(app).generator.ready = False
-    response = client.post("/api/v1/jobs", json={"prompt": "a square"}, headers=bearer(key))
+def test_model_loading_is_503_with_retry_after(client, api_key, fake_generator):
+    fake_generator.ready = False
+    response = client.post("/api/v1/jobs", json={"prompt": "a square"}, headers=bearer(api_key))
     assert response.status_code == 503 and response.headers["Retry-After"]
 
 
-def test_full_queue_is_503_with_retry_after(tmp_path, monkeypatch):
-    app = make_app(tmp_path, monkeypatch, SAFECANVAS_QUEUE_MAX=1)
-    client, key = app.test_client(), make_key(app)
-    gen = get_loaded_models(app).generator
+@pytest.mark.app_config(SAFECANVAS_QUEUE_MAX=1)
+def test_full_queue_is_503_with_retry_after(client, api_key, fake_generator):
+    gen = fake_generator
     gen.step_s = 0.2
     codes = []
     for _ in range(3):
-        response = client.post("/api/v1/jobs", json={"prompt": "x"}, headers=bearer(key))
+        response = client.post("/api/v1/jobs", json={"prompt": "x"}, headers=bearer(api_key))
         codes.append(response.status_code)
         gen.started.wait(5)  # the first job is running, the second waits, the third is over
     assert codes == [202, 202, 503]
@@ -113,25 +99,23 @@ def test_full_queue_is_503_with_retry_after(tmp_path, monkeypatch):
     assert response.get_json()["error"]["code"] == "service_unavailable"
 
 
-def test_cancel_a_running_job(api):
-    app, client, key = api
-    gen = get_loaded_models(app).generator
+def test_cancel_a_running_job(client, api_key, fake_generator):
+    gen = fake_generator
     gen.step_s = 0.1
-    job = client.post("/api/v1/jobs", json={"prompt": "x", "steps": 50}, headers=bearer(key))
+    job = client.post("/api/v1/jobs", json={"prompt": "x", "steps": 50}, headers=bearer(api_key))
     job_id = job.get_json()["id"]
     assert gen.started.wait(5)
-    response = client.delete(f"/api/v1/jobs/{job_id}", headers=bearer(key))
+    response = client.delete(f"/api/v1/jobs/{job_id}", headers=bearer(api_key))
     assert response.status_code == 200
-    assert wait_final(client, job_id, key)["status"] == "cancelled"
-    again = client.delete(f"/api/v1/jobs/{job_id}", headers=bearer(key))
+    assert wait_final(client, job_id, api_key)["status"] == "cancelled"
+    again = client.delete(f"/api/v1/jobs/{job_id}", headers=bearer(api_key))
     assert again.status_code == 200 and again.get_json()["status"] == "cancelled"
 
 
-def test_cancel_a_finished_job_is_409(api):
-    app, client, key = api
-    job = client.post("/api/v1/jobs", json={"prompt": "x"}, headers=bearer(key)).get_json()
-    wait_final(client, job["id"], key)
-    response = client.delete(f"/api/v1/jobs/{job['id']}", headers=bearer(key))
+def test_cancel_a_finished_job_is_409(client, api_key):
+    job = client.post("/api/v1/jobs", json={"prompt": "x"}, headers=bearer(api_key)).get_json()
+    wait_final(client, job["id"], api_key)
+    response = client.delete(f"/api/v1/jobs/{job['id']}", headers=bearer(api_key))
     assert response.status_code == 409
 
 
@@ -160,9 +144,8 @@ def test_cancel_a_finished_job_is_409(api):
         (["prompt"], None, "must be a JSON object"),
     ],
 )
-def test_bad_input_is_400_with_message_and_field(api, body, param, message):
-    app, client, key = api
-    response = client.post("/api/v1/images", json=body, headers=bearer(key))
+def test_bad_input_is_400_with_message_and_field(client, api_key, body, param, message):
+    response = client.post("/api/v1/images", json=body, headers=bearer(api_key))
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["code"] == "invalid_request" and error["param"] == param
@@ -179,24 +162,21 @@ def test_bad_input_is_400_with_message_and_field(api, body, param, message):
         ("[" * 100_000 + "]" * 100_000, "application/json"),
     ],
 )
-def test_non_json_body_is_400(api, data, content_type):
-    app, client, key = api
+def test_non_json_body_is_400(client, api_key, data, content_type):
     response = client.post(
-        "/api/v1/jobs", data=data, content_type=content_type, headers=bearer(key)
+        "/api/v1/jobs", data=data, content_type=content_type, headers=bearer(api_key)
     )
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "invalid_request"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/jobs/nope", "/api/v1/images/nope.png"])
-def test_unknown_ids_are_404_json(api, path):
-    app, client, key = api
-    response = client.get(path, headers=bearer(key))
+def test_unknown_ids_are_404_json(client, api_key, path):
+    response = client.get(path, headers=bearer(api_key))
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
 
 
-def test_openapi_document_uses_the_validator_fields(api):
-    app, client, key = api
+def test_openapi_document_uses_the_validator_fields(client, api_key):
     doc = client.get("/api/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
     for path in (
@@ -214,7 +194,7 @@ def test_openapi_document_uses_the_validator_fields(api):
     assert props["prompt"]["maxLength"] == 200
     assert schema["schema"]["additionalProperties"] is False
     body = {"prompt": "x", "n": props["n"]["maximum"] + 1}
-    assert client.post("/api/v1/jobs", json=body, headers=bearer(key)).status_code == 400
+    assert client.post("/api/v1/jobs", json=body, headers=bearer(api_key)).status_code == 400
 
 
 @pytest.mark.parametrize(
@@ -227,10 +207,9 @@ def test_openapi_document_uses_the_validator_fields(api):
         ('{"prompt": "x", "seed": 1e400}', "seed"),
     ],
 )
-def test_text_and_numbers_no_database_can_store_are_400(api, raw, param):
-    app, client, key = api
+def test_text_and_numbers_no_database_can_store_are_400(client, api_key, raw, param):
     response = client.post(
-        "/api/v1/jobs", data=raw, content_type="application/json", headers=bearer(key)
+        "/api/v1/jobs", data=raw, content_type="application/json", headers=bearer(api_key)
     )
     assert response.status_code == 400 and response.get_json()["error"]["param"] == param
 
@@ -245,8 +224,6 @@ def test_text_and_numbers_no_database_can_store_are_400(api, raw, param):
         "/admin/api/refusals?since=0001-01-01T00:00%2B01:00",
     ],
 )
-def test_odd_paths_and_queries_are_4xx(api, path):
-    app, client, key = api
-    admin = make_key(app, "ops", admin=True)
-    response = client.get(path, headers=bearer(admin))
+def test_odd_paths_and_queries_are_4xx(client, admin_key, path):
+    response = client.get(path, headers=bearer(admin_key))
     assert 400 <= response.status_code < 500 and response.is_json

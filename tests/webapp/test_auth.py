@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
-from tests.webapp.api_fakes import bearer, make_app
+from tests.webapp.helpers import bearer
 from webapp.auth import hash_key, verify_password
 from webapp.db import session_factory, session_scope
 from webapp.models import ApiKey, User
-
-
-@pytest.fixture
-def app(tmp_path, monkeypatch):
-    """An app on the fakes."""
-    return make_app(tmp_path, monkeypatch)
 
 
 def _create_key(runner, *args: str) -> str:
@@ -23,11 +16,10 @@ def _create_key(runner, *args: str) -> str:
     return result.output.strip().splitlines()[-1]
 
 
-def test_create_api_key_prints_it_last_and_stores_only_its_hash(app):
-    runner = app.test_cli_runner()
+def test_create_api_key_prints_it_last_and_stores_only_its_hash(fake_app, runner):
     key = _create_key(runner, "ci-bot")
     assert key.startswith("sc_") and len(key) > 40
-    with session_scope(session_factory(app)) as session:
+    with session_scope(session_factory(fake_app)) as session:
         row = session.scalar(select(ApiKey))
         assert row.name == "ci-bot" and not row.is_admin
         assert row.key_hash == hash_key(key) and key not in (row.prefix, row.key_hash)
@@ -35,8 +27,7 @@ def test_create_api_key_prints_it_last_and_stores_only_its_hash(app):
     assert "ci-bot" in listing and key not in listing
 
 
-def test_requests_need_a_valid_unrevoked_key(app):
-    runner, client = app.test_cli_runner(), app.test_client()
+def test_requests_need_a_valid_unrevoked_key(runner, client):
     key = _create_key(runner, "user")
     body = {"prompt": "a square"}
     for headers in ({}, bearer("sc_wrong"), {"Authorization": f"Basic {key}"}):
@@ -50,8 +41,7 @@ def test_requests_need_a_valid_unrevoked_key(app):
     assert runner.invoke(args=["revoke-api-key", "99"]).exit_code != 0
 
 
-def test_admin_api_needs_an_admin_key(app):
-    runner, client = app.test_cli_runner(), app.test_client()
+def test_admin_api_needs_an_admin_key(runner, client):
     user_key, admin_key = _create_key(runner, "user"), _create_key(runner, "ops", "--admin")
     assert client.get("/admin/api/refusals").status_code == 401
     assert client.get("/admin/api/refusals", headers=bearer(user_key)).status_code == 403
@@ -59,15 +49,14 @@ def test_admin_api_needs_an_admin_key(app):
     assert response.status_code == 200 and response.get_json()["total"] == 0
 
 
-def test_create_admin_with_password_or_prompt(app):
-    runner = app.test_cli_runner()
+def test_create_admin_with_password_or_prompt(fake_app, runner):
     result = runner.invoke(args=["create-admin", "alice", "--password", "s3cret-pass"])
     assert result.exit_code == 0, result.output
     prompted = runner.invoke(args=["create-admin", "bob"], input="pw-typed-in\npw-typed-in\n")
     assert prompted.exit_code == 0, prompted.output
     short = runner.invoke(args=["create-admin", "carol", "--password", "short"])
     assert short.exit_code != 0 and "at least 8" in short.output
-    with session_scope(session_factory(app)) as session:
+    with session_scope(session_factory(fake_app)) as session:
         alice = session.scalar(select(User).where(User.username == "alice"))
         bob = session.scalar(select(User).where(User.username == "bob"))
         assert alice.is_admin and verify_password(alice, "s3cret-pass")
@@ -76,8 +65,7 @@ def test_create_admin_with_password_or_prompt(app):
     assert not verify_password(None, "anything")
 
 
-def test_admin_session_may_use_the_admin_api(app):
-    runner, client = app.test_cli_runner(), app.test_client()
+def test_admin_session_may_use_the_admin_api(runner, client):
     runner.invoke(args=["create-admin", "alice", "--password", "s3cret-pass"])
     with client.session_transaction() as session:
         session["_user_id"] = "1"

@@ -1,4 +1,7 @@
-"""The app factory, health probes, request logging and JSON-vs-HTML errors."""
+"""The app factory, health probes, request logging and JSON-vs-HTML errors.
+
+``app`` is the app on the real (unloaded) models; ``client`` talks to ``fake_app``.
+"""
 
 from __future__ import annotations
 
@@ -28,8 +31,8 @@ def test_healthz(client):
     assert response.get_json() == {"status": "ok"}
 
 
-def test_readyz_is_503_until_loaded_and_names_components(client):
-    response = client.get("/readyz")
+def test_readyz_is_503_until_loaded_and_names_components(app):
+    response = app.test_client().get("/readyz")  # the real model and moderation, not loaded
     assert response.status_code == 503
     body = response.get_json()
     assert body["status"] == "not ready"

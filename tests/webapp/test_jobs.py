@@ -12,11 +12,11 @@ import uuid
 import psutil
 import pytest
 
-from tests.webapp.api_fakes import bearer, make_app, make_key, wait_final
+from tests.webapp.helpers import bearer, wait_final
 from webapp.db import session_factory, session_scope
+from webapp.generation_service import get_generation_service
 from webapp.jobs import InProcessQueue, QueueFull, WorkItem
 from webapp.jobs.recovery import fail_stuck_jobs, is_orphaned, process_identity
-from webapp.loaded_models import get_loaded_models
 from webapp.models import Job
 
 
@@ -103,10 +103,9 @@ def test_a_full_queue_refuses_and_a_queued_item_can_be_cancelled():
     assert queue.depth() == 1 and queue.cancel("nope") == "unknown"
 
 
-def test_compatible_api_requests_share_a_pipeline_batch(tmp_path, monkeypatch):
-    app = make_app(tmp_path, monkeypatch, SAFECANVAS_BATCH_MAX=2, SAFECANVAS_BATCH_WAIT_MS=1000)
-    client, key = app.test_client(), make_key(app)
-    gen = get_loaded_models(app).generator
+@pytest.mark.app_config(SAFECANVAS_BATCH_MAX=2, SAFECANVAS_BATCH_WAIT_MS=1000)
+def test_compatible_api_requests_share_a_pipeline_batch(client, api_key, fake_generator):
+    key = api_key
     ids = [
         client.post("/api/v1/jobs", json={"prompt": f"shape {i}"}, headers=bearer(key)).get_json()[
             "id"
@@ -114,7 +113,7 @@ def test_compatible_api_requests_share_a_pipeline_batch(tmp_path, monkeypatch):
         for i in range(3)
     ]
     assert all(wait_final(client, i, key)["status"] == "succeeded" for i in ids)
-    assert gen.batches == [1, 2]  # the first ran at once; the next two arrived together
+    assert fake_generator.batches == [1, 2]  # the first ran at once; the next two arrived together
 
 
 def test_identity_tells_live_from_dead_processes():
@@ -133,9 +132,8 @@ def test_identity_tells_live_from_dead_processes():
     assert not is_orphaned("another-host:1:1", me)
 
 
-def test_jobs_of_a_dead_process_fail_on_the_first_request(tmp_path, monkeypatch):
-    app = make_app(tmp_path, monkeypatch)
-    factory = session_factory(app)
+def test_jobs_of_a_dead_process_fail_on_the_first_request(fake_app, make_key):
+    factory = session_factory(fake_app)
     ghost = f"{socket.gethostname()}:1:1"  # pid 1 lives, but did not start at t=1
     jobs = {"queued": ghost, "running": ghost, "elsewhere": "another-host:1:1"}
     ids = {name: str(uuid.uuid4()) for name in jobs}
@@ -145,7 +143,7 @@ def test_jobs_of_a_dead_process_fail_on_the_first_request(tmp_path, monkeypatch)
             row = Job(id=ids[name], requester="key:1", source="api", status=status)
             row.progress, row.params, row.worker = 0.5, {}, worker
             session.add(row)
-    client, key = app.test_client(), make_key(app)
+    client, key = fake_app.test_client(), make_key()  # the first request comes after the crash
     for name in ("queued", "running"):
         view = client.get(f"/api/v1/jobs/{ids[name]}", headers=bearer(key)).get_json()
         assert view["status"] == "failed" and view["error"]["code"] == "interrupted"
@@ -154,12 +152,8 @@ def test_jobs_of_a_dead_process_fail_on_the_first_request(tmp_path, monkeypatch)
     assert fail_stuck_jobs(factory, process_identity(), timeout_s=0) == 1  # past its timeout
 
 
-def test_graceful_shutdown_fails_what_it_cannot_finish(tmp_path, monkeypatch):
-    from webapp.generation_service import get_generation_service
-
-    app = make_app(tmp_path, monkeypatch)
-    client, key = app.test_client(), make_key(app)
-    gen = get_loaded_models(app).generator
+def test_graceful_shutdown_fails_what_it_cannot_finish(fake_app, client, api_key, fake_generator):
+    key, gen = api_key, fake_generator
     gen.step_s = 0.05
     ids = [  # different steps: never one batch
         client.post(
@@ -168,16 +162,14 @@ def test_graceful_shutdown_fails_what_it_cannot_finish(tmp_path, monkeypatch):
         for s in (10, 11)
     ]
     assert gen.started.wait(5)
-    get_generation_service(app).shutdown(wait_s=5)
+    get_generation_service(fake_app).shutdown(wait_s=5)
     views = [client.get(f"/api/v1/jobs/{i}", headers=bearer(key)).get_json() for i in ids]
     assert views[0]["status"] == "succeeded"  # the running batch was let finish
     assert views[1]["status"] == "failed" and views[1]["error"]["code"] == "interrupted"
 
 
-def test_a_job_ended_by_another_process_is_not_run(tmp_path, monkeypatch):
-    app = make_app(tmp_path, monkeypatch)
-    client, key = app.test_client(), make_key(app)
-    gen = get_loaded_models(app).generator
+def test_a_job_ended_by_another_process_is_not_run(fake_app, client, api_key, fake_generator):
+    key, gen = api_key, fake_generator
     gen.step_s = 0.05
     ids = [  # different steps: never one batch
         client.post(
@@ -185,7 +177,7 @@ def test_a_job_ended_by_another_process_is_not_run(tmp_path, monkeypatch):
         ).get_json()["id"]
         for s in (6, 7)
     ]
-    with session_scope(session_factory(app)) as session:  # as a sibling worker's cancel would
+    with session_scope(session_factory(fake_app)) as session:  # as a sibling worker's would
         session.get(Job, ids[1]).status = "cancelled"
     assert wait_final(client, ids[0], key)["status"] == "succeeded"
     time.sleep(0.3)

@@ -6,25 +6,17 @@ import base64
 
 import pytest
 
-from tests.webapp.api_fakes import bearer, make_app, make_key
+from tests.webapp.helpers import bearer
 
 
-@pytest.fixture
-def api(tmp_path, monkeypatch):
-    """(client, key) on the fakes."""
-    app = make_app(tmp_path, monkeypatch)
-    return app.test_client(), make_key(app)
+def _generate(client, api_key, **body):
+    return client.post("/v1/images/generations", json=body, headers=bearer(api_key))
 
 
-def _generate(client, key, **body):
-    return client.post("/v1/images/generations", json=body, headers=bearer(key))
-
-
-def test_b64_json_and_url_responses(api):
-    client, key = api
+def test_b64_json_and_url_responses(client, api_key):
     body = _generate(
         client,
-        key,
+        api_key,
         prompt="a square",
         n=2,
         size="32x32",
@@ -34,19 +26,17 @@ def test_b64_json_and_url_responses(api):
     ).get_json()
     assert set(body) == {"created", "data"} and len(body["data"]) == 2
     assert base64.b64decode(body["data"][0]["b64_json"]).startswith(b"\x89PNG")
-    url = _generate(client, key, prompt="a square").get_json()["data"][0]["url"]
-    assert url.startswith("http://") and client.get(url, headers=bearer(key)).status_code == 200
+    url = _generate(client, api_key, prompt="a square").get_json()["data"][0]["url"]
+    assert url.startswith("http://") and client.get(url, headers=bearer(api_key)).status_code == 200
 
 
-def test_openai_model_names_mean_the_active_model(api):
-    client, key = api
-    assert _generate(client, key, prompt="x", model="dall-e-3", quality="hd").status_code == 200
-    assert _generate(client, key, prompt="x", model="no-such").status_code == 400
+def test_openai_model_names_mean_the_active_model(client, api_key):
+    assert _generate(client, api_key, prompt="x", model="dall-e-3", quality="hd").status_code == 200
+    assert _generate(client, api_key, prompt="x", model="no-such").status_code == 400
 
 
-def test_refusal_is_an_openai_shaped_error(api):
-    client, key = api
-    response = _generate(client, key, prompt="forbidden")
+def test_refusal_is_an_openai_shaped_error(client, api_key):
+    response = _generate(client, api_key, prompt="forbidden")
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["code"] == "content_policy_violation" and error["param"] == "prompt"
@@ -63,14 +53,12 @@ def test_refusal_is_an_openai_shaped_error(api):
         ({"prompt": "x", "mask": "m"}, "mask"),
     ],
 )
-def test_bad_input(api, body, param):
-    client, key = api
-    response = client.post("/v1/images/generations", json=body, headers=bearer(key))
+def test_bad_input(client, api_key, body, param):
+    response = client.post("/v1/images/generations", json=body, headers=bearer(api_key))
     assert response.status_code == 400 and response.get_json()["error"]["param"] == param
 
 
-def test_missing_key_is_401_openai_shaped(api):
-    client, _ = api
+def test_missing_key_is_401_openai_shaped(client):
     response = client.post("/v1/images/generations", json={"prompt": "x"})
     assert response.status_code == 401
     assert response.get_json()["error"]["type"] == "authentication_error"

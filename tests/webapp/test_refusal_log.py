@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from safety.verdict import Verdict
-from tests.webapp.api_fakes import bearer, make_app, make_key
+from tests.webapp.helpers import bearer
 from webapp.db import make_engine, session_scope
 from webapp.migrate import upgrade
 from webapp.models import Refusal
@@ -64,18 +64,17 @@ def test_review_and_counts_per_day(log):
 
 
 @pytest.fixture
-def admin_api(tmp_path, monkeypatch):
-    """(client, admin key) with one prompt refusal recorded through the API."""
-    app = make_app(tmp_path, monkeypatch)
-    client, key = app.test_client(), make_key(app)
-    client.post("/api/v1/jobs", json={"prompt": "forbidden <script>"}, headers=bearer(key))
-    return client, make_key(app, "ops", admin=True)
+def refused(client, api_key):
+    """One prompt refusal, recorded through the API."""
+    response = client.post(
+        "/api/v1/jobs", json={"prompt": "forbidden <script>"}, headers=bearer(api_key)
+    )
+    assert response.status_code == 400
 
 
-def test_admin_api_lists_filters_and_reviews(admin_api):
-    client, admin = admin_api
+def test_admin_api_lists_filters_and_reviews(refused, client, admin_key):
     body = client.get(
-        "/admin/api/refusals?stage=blocklist&category=violence", headers=bearer(admin)
+        "/admin/api/refusals?stage=blocklist&category=violence", headers=bearer(admin_key)
     ).get_json()
     assert body["total"] == 1
     item = body["items"][0]
@@ -84,10 +83,10 @@ def test_admin_api_lists_filters_and_reviews(admin_api):
     response = client.post(
         f"/admin/api/refusals/{item['id']}/review",
         json={"status": "confirmed", "note": "probing"},
-        headers=bearer(admin),
+        headers=bearer(admin_key),
     )
     assert response.status_code == 200 and response.get_json()["review_status"] == "confirmed"
-    since = client.get("/admin/api/refusals?since=2999-01-01", headers=bearer(admin))
+    since = client.get("/admin/api/refusals?since=2999-01-01", headers=bearer(admin_key))
     assert since.get_json()["total"] == 0
 
 
@@ -102,21 +101,23 @@ def test_admin_api_lists_filters_and_reviews(admin_api):
         ("review_status=x", "review_status"),
     ],
 )
-def test_admin_api_rejects_bad_filters(admin_api, query, param):
-    client, admin = admin_api
-    response = client.get(f"/admin/api/refusals?{query}", headers=bearer(admin))
+def test_admin_api_rejects_bad_filters(refused, client, admin_key, query, param):
+    response = client.get(f"/admin/api/refusals?{query}", headers=bearer(admin_key))
     assert response.status_code == 400 and response.get_json()["error"]["param"] == param
 
 
-def test_admin_review_errors(admin_api):
-    client, admin = admin_api
-    bad = client.post("/admin/api/refusals/1/review", json={"status": "x"}, headers=bearer(admin))
+def test_admin_review_errors(refused, client, admin_key):
+    bad = client.post(
+        "/admin/api/refusals/1/review", json={"status": "x"}, headers=bearer(admin_key)
+    )
     assert bad.status_code == 400 and bad.get_json()["error"]["param"] == "status"
     gone = client.post(
-        "/admin/api/refusals/99/review", json={"status": "confirmed"}, headers=bearer(admin)
+        "/admin/api/refusals/99/review", json={"status": "confirmed"}, headers=bearer(admin_key)
     )
     assert gone.status_code == 404
     huge = client.post(
-        f"/admin/api/refusals/{2**120}/review", json={"status": "confirmed"}, headers=bearer(admin)
+        f"/admin/api/refusals/{2**120}/review",
+        json={"status": "confirmed"},
+        headers=bearer(admin_key),
     )
     assert huge.status_code == 404

@@ -7,9 +7,6 @@ import time
 
 import pytest
 
-from tests.webapp.api_fakes import make_app
-from webapp.loaded_models import get_loaded_models
-
 JSON = {"Accept": "application/json"}
 FORM = {
     "prompt": "two red circles",
@@ -20,12 +17,6 @@ FORM = {
     "guidance_scale": "3.5",
     "seed": "7",
 }
-
-
-@pytest.fixture
-def app(tmp_path, monkeypatch):
-    """The app on the stand-in model (so no weights load), CSRF off as in every unit test."""
-    return make_app(tmp_path, monkeypatch)
 
 
 def submit(client, **changes) -> dict:
@@ -147,8 +138,8 @@ def test_a_refused_image_shows_the_refusal_on_the_job_page(client):
     assert "<strong>sexual</strong>" in page and "has been logged" in page
 
 
-def test_each_browser_sees_only_its_own_jobs_and_images(app):
-    mine, theirs = app.test_client(), app.test_client()
+def test_each_browser_sees_only_its_own_jobs_and_images(fake_app):
+    mine, theirs = fake_app.test_client(), fake_app.test_client()
     job = submit(mine)
     view = finished(mine, job["status_url"])
     assert theirs.get(job["status_url"], headers=JSON).status_code == 404
@@ -156,27 +147,24 @@ def test_each_browser_sees_only_its_own_jobs_and_images(app):
     assert theirs.get(job["events_url"]).status_code == 404
 
 
-def test_history_lists_this_browsers_images_with_prompts_escaped(app):
-    mine, theirs = app.test_client(), app.test_client()
+def test_history_lists_this_browsers_images_with_prompts_escaped(fake_app):
+    mine, theirs = fake_app.test_client(), fake_app.test_client()
     finished(mine, submit(mine, prompt="<b>bold</b> square", n="1")["status_url"])
     page = mine.get("/history").get_data(as_text=True)
     assert "&lt;b&gt;bold&lt;/b&gt; square" in page and "<b>bold</b>" not in page
     assert "No images yet" in theirs.get("/history").get_data(as_text=True)
 
 
-def test_cancel_stops_a_waiting_job(tmp_path, monkeypatch):
-    app = make_app(tmp_path, monkeypatch)
-    get_loaded_models(app).generator.step_s = 0.05
-    client = app.test_client()
+def test_cancel_stops_a_waiting_job(client, fake_generator):
+    fake_generator.step_s = 0.05
     job = submit(client, steps="40", n="1")
     response = client.post(f"/jobs/{job['id']}/cancel", headers=JSON)
     assert response.status_code == 200
     assert finished(client, job["status_url"])["status"] == "cancelled"
 
 
-def test_form_posts_need_a_csrf_token_but_the_api_does_not(app):
-    app.config["WTF_CSRF_ENABLED"] = True
-    client = app.test_client()
+@pytest.mark.app_config(WTF_CSRF_ENABLED=True)
+def test_form_posts_need_a_csrf_token_but_the_api_does_not(client):
     assert client.post("/jobs", data=FORM, headers=JSON).status_code == 400
     page = client.get("/").get_data(as_text=True)
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
@@ -185,16 +173,15 @@ def test_form_posts_need_a_csrf_token_but_the_api_does_not(app):
     assert client.post("/api/v1/jobs", json={"prompt": "x"}).status_code == 401
 
 
-def test_the_form_is_rate_limited_per_address(app):
-    app.config["SAFECANVAS_FORM_RATE_LIMIT"] = "2/minute"
-    client = app.test_client()
+@pytest.mark.app_config(SAFECANVAS_FORM_RATE_LIMIT="2/minute")
+def test_the_form_is_rate_limited_per_address(client):
     codes = [client.post("/jobs", data=FORM, headers=JSON).status_code for _ in range(3)]
     assert codes == [202, 202, 429]
     assert int(client.post("/jobs", data=FORM, headers=JSON).headers["Retry-After"]) > 0
 
 
-def test_the_model_picker_appears_when_there_are_several_versions(app, client):
-    get_loaded_models(app).generator.version_names.append("fake-2")
+def test_the_model_picker_appears_when_there_are_several_versions(client, fake_generator):
+    fake_generator.version_names.append("fake-2")
     page = client.get("/").get_data(as_text=True)
     assert '<select id="model" name="model"' in page and "fake-1 (active)" in page
     response = client.post("/jobs", data={**FORM, "model": "fake-9"}, headers=JSON)
