@@ -59,9 +59,13 @@ class Conflict(ApiError):
 
 
 class ContentPolicyViolation(ApiError):
-    """A prompt or image was refused by moderation; ``extra`` carries stage and categories."""
+    """A prompt or image was refused by moderation; ``extra`` carries stage and categories.
+
+    ``refusal_id`` is the refusal log's row, when this error is the one just recorded.
+    """
 
     code = "content_policy_violation"
+    refusal_id: int | None = None
 
 
 class TooManyRequests(ApiError):
@@ -70,6 +74,16 @@ class TooManyRequests(ApiError):
 
 class ServiceUnavailable(ApiError):
     status, code, type = 503, "service_unavailable", "server_error"
+
+
+class ModerationDown(ServiceUnavailable):
+    """Moderation could not run, so nothing is generated (fail closed)."""
+
+    code = "moderation_unavailable"
+    MESSAGE = "Moderation is unavailable, so the request was refused. Try again later."
+
+    def __init__(self, message: str = MESSAGE) -> None:
+        super().__init__(message, retry_after=30)
 
 
 def wants_json() -> bool:
@@ -137,13 +151,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ModerationUnavailable)
     def _moderation_down(exc: ModerationUnavailable) -> Response:
         log.error("moderation unavailable: %s", exc)
-        return error_response(
-            503,
-            "Moderation is unavailable, so the request was refused. Try again later.",
-            "moderation_unavailable",
-            "server_error",
-            retry_after=30,
-        )
+        return _from_api_error(ModerationDown())
 
     @app.errorhandler(GenerationError)
     def _generation_failed(exc: GenerationError) -> Response:

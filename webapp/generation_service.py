@@ -19,12 +19,7 @@ from generation.errors import InvalidGenerationRequest
 from generation.types import GenerationRequest
 from safety.errors import ModerationUnavailable
 from webapp.db import session_factory, session_scope
-from webapp.errors import (
-    Conflict,
-    ContentPolicyViolation,
-    InvalidRequest,
-    ServiceUnavailable,
-)
+from webapp.errors import Conflict, InvalidRequest, ModerationDown, ServiceUnavailable
 from webapp.interfaces import TextToImage
 from webapp.job_views import JobViews
 from webapp.jobs import FINAL_STATES, InProcessQueue, JobQueue, QueueFull, WorkItem
@@ -38,12 +33,6 @@ from webapp.params import parse_params, request_params
 from webapp.refusal_log import get_refusal_log
 
 EXTENSION = "safecanvas.generation"
-
-
-class ModerationDown(ServiceUnavailable):
-    """Moderation could not run, so nothing is generated (fail closed)."""
-
-    code = "moderation_unavailable"
 
 
 class GenerationService(JobViews):
@@ -81,7 +70,6 @@ class GenerationService(JobViews):
                     self.factory,
                     self.models,
                     self.refusals,
-                    self.guard,
                     str(self.image_dir),
                     torch_threads=self.app_config_threads,
                 )
@@ -139,25 +127,11 @@ class GenerationService(JobViews):
         try:
             verdict = self.models.moderation.check_prompt(req.prompt, req.negative_prompt)
         except ModerationUnavailable:
-            count_error("moderation_unavailable")
-            raise ModerationDown(
-                "Moderation is unavailable, so the request was refused. Try again later.",
-                retry_after=30,
-            ) from None
+            count_error(ModerationDown.code)
+            raise ModerationDown() from None
         observe_moderation("prompt", time.perf_counter() - started)
-        if verdict.allowed:
-            return
-        self.refusals.record(
-            verdict, req.prompt, req.negative_prompt, requester, source, req.version
-        )
-        self.guard.record(requester)
-        categories = list(verdict.categories)
-        named = ", ".join(categories) or "unsafe content"
-        raise ContentPolicyViolation(
-            f"The prompt was refused by the content policy ({named}). The refusal was logged.",
-            param="prompt",
-            extra={"moderation": {"stage": verdict.stage, "categories": categories}},
-        )
+        if not verdict.allowed:
+            raise self.refusals.refuse(verdict, req, requester, source)
 
     def _enqueue(self, req: GenerationRequest, requester: str, source: str) -> Job:
         """Store the job row, then queue it; a full queue fails it with 503 + Retry-After."""

@@ -1,20 +1,30 @@
-"""The refusal log: every refused prompt or image, queryable and reviewable by admins."""
+"""The refusal log: every refused prompt or image, queryable and reviewable by admins.
+
+``RefusalLog.refuse`` is the one way a refusal happens, whichever stage refused: it records the
+refusal, counts it in the metrics, cools the requester down and gives the answer they get.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import sessionmaker
 
 from webapp.db import session_factory, session_scope
-from webapp.errors import InvalidRequest, NotFound
+from webapp.errors import ContentPolicyViolation, InvalidRequest, NotFound
+from webapp.limits import RefusalGuard, get_refusal_guard
 from webapp.metrics import observe_refusal
 from webapp.models import Refusal, utcnow
 from webapp.params import clean_text
+
+if TYPE_CHECKING:
+    from generation.types import GenerationRequest
+    from safety.verdict import Verdict
 
 EXTENSION = "safecanvas.refusal_log"
 REVIEW_STATUSES = ("unreviewed", "confirmed", "false_positive")
@@ -34,13 +44,44 @@ def as_utc(value: datetime | None) -> datetime | None:
 class RefusalLog:
     """Records refusals and answers the admin's questions about them."""
 
-    def __init__(self, factory: sessionmaker) -> None:
-        """Write and read through ``factory`` sessions."""
+    def __init__(self, factory: sessionmaker, guard: RefusalGuard) -> None:
+        """Write and read through ``factory`` sessions; cool requesters down with ``guard``."""
         self.factory = factory
+        self.guard = guard
+
+    def refuse(
+        self,
+        verdict: Verdict,
+        req: GenerationRequest,
+        requester: str,
+        source: str,
+        guard_keys: Sequence[str] | None = None,
+    ) -> ContentPolicyViolation:
+        """Record a refusal, count it and cool the requester down; returns what they are told.
+
+        ``req`` is validated, so it names the model version. ``guard_keys``: the requester's
+        cool-down keys when the refusal happens outside their request (the image check).
+        """
+        row = self.record(verdict, req.prompt, req.negative_prompt, requester, source, req.version)
+        self.guard.record(requester, keys=list(guard_keys) if guard_keys else None)
+        categories = list(verdict.categories)
+        named = ", ".join(categories) or "unsafe content"
+        if verdict.stage == "image":
+            message = f"A generated image was refused by moderation ({named})."
+        else:
+            message = f"The prompt was refused by the content policy ({named})."
+            message += " The refusal was logged."
+        answer = ContentPolicyViolation(
+            message,
+            param="prompt",
+            extra={"moderation": {"stage": verdict.stage, "categories": categories}},
+        )
+        answer.refusal_id = row.id
+        return answer
 
     def record(
         self,
-        verdict: Any,
+        verdict: Verdict,
         prompt: str,
         negative_prompt: str,
         requester: str,
@@ -142,11 +183,6 @@ class RefusalLog:
             row.reviewed_at = utcnow() if status != "unreviewed" else None
         return row
 
-    def get(self, refusal_id: int) -> Refusal | None:
-        """One refusal by id."""
-        with session_scope(self.factory) as session:
-            return session.get(Refusal, refusal_id) if 0 < refusal_id <= MAX_ID else None
-
 
 _FILTERS = ("stage", "category", "since", "until", "requester", "review_status")
 
@@ -176,7 +212,7 @@ def refusal_dict(row: Refusal) -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     """Attach the app's refusal log."""
-    app.extensions[EXTENSION] = RefusalLog(session_factory(app))
+    app.extensions[EXTENSION] = RefusalLog(session_factory(app), get_refusal_guard(app))
 
 
 def get_refusal_log(app: Flask | None = None) -> RefusalLog:

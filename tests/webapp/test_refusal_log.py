@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from limits.storage import MemoryStorage
 from sqlalchemy import update
 
+from generation.types import GenerationRequest
 from safety.verdict import Verdict
 from tests.webapp.helpers import bearer
 from webapp.db import make_engine, session_scope
+from webapp.errors import TooManyRequests
+from webapp.limits import RefusalGuard
+from webapp.metrics import REGISTRY
 from webapp.migrate import upgrade
 from webapp.models import Refusal
 from webapp.refusal_log import RefusalLog
@@ -26,7 +31,8 @@ def log(database_url):
 
     upgrade(database_url)
     engine = make_engine(database_url)
-    log = RefusalLog(sessionmaker(engine, expire_on_commit=False))
+    guard = RefusalGuard(MemoryStorage(), "2/minute", cooldown_s=60)
+    log = RefusalLog(sessionmaker(engine, expire_on_commit=False), guard)
     log.record(_verdict("blocklist", "violence"), "p1", "", "key:1", "api", "v1")
     log.record(_verdict("classifier", "sexual/minors"), "p2", "n", "key:2", "api", "v1")
     log.record(_verdict("image", "sexual"), "p3", "", "key:1", "openai", "v1")
@@ -49,6 +55,33 @@ def test_query_filters_newest_first(log):
     assert log.query(since=yesterday)[1] == 3 and log.query(until=yesterday)[1] == 1
     page2, total = log.query(page=2, per_page=3)
     assert total == 4 and [r.prompt for r in page2] == ["p4"]
+
+
+def refusals_counted(stage: str, category: str) -> float:
+    """The refusal counter of the metrics, for one stage and category."""
+    labels = {"stage": stage, "category": category}
+    return REGISTRY.get_sample_value("safecanvas_refusals_total", labels) or 0.0
+
+
+def test_refuse_records_counts_cools_down_and_answers(log):
+    req = GenerationRequest("p5", negative_prompt="n5", version="v2")
+    counted = refusals_counted("image", "sexual")
+    prompt = log.refuse(_verdict("blocklist", "violence"), req, "key:7", "api")
+    log.guard.check("key:7")  # one refusal: no cool-down yet
+    image = log.refuse(_verdict("image", "sexual"), req, "key:7", "api", guard_keys=["key:7"])
+    assert prompt.message == (
+        "The prompt was refused by the content policy (violence). The refusal was logged."
+    )
+    assert image.message == "A generated image was refused by moderation (sexual)."
+    assert image.extra == {"moderation": {"stage": "image", "categories": ["sexual"]}}
+    assert prompt.status == image.status == 400 and prompt.param == "prompt"
+    rows = {r.id: r for r in log.query(requester="key:7")[0]}
+    assert set(rows) == {prompt.refusal_id, image.refusal_id}
+    assert rows[image.refusal_id].model_version == "v2"
+    assert rows[image.refusal_id].negative_prompt == "n5"
+    assert refusals_counted("image", "sexual") == counted + 1
+    with pytest.raises(TooManyRequests):  # the second refusal reached 2/minute
+        log.guard.check("key:7")
 
 
 def test_review_and_counts_per_day(log):

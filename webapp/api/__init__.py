@@ -12,8 +12,14 @@ from typing import Any
 from flask import g, request
 from werkzeug.exceptions import BadRequest
 
-from webapp.errors import Conflict, ContentPolicyViolation, InvalidRequest, ServiceUnavailable
-from webapp.generation_service import ModerationDown, get_generation_service
+from webapp.errors import (
+    Conflict,
+    ContentPolicyViolation,
+    InvalidRequest,
+    ModerationDown,
+    ServiceUnavailable,
+)
+from webapp.generation_service import get_generation_service
 
 
 def json_object() -> dict:
@@ -51,7 +57,7 @@ def finished_or_raise(view: dict[str, Any]) -> dict[str, Any]:
     if status == "cancelled":
         raise Conflict(message)
     if error.get("code") == ModerationDown.code:
-        raise ModerationDown(message, retry_after=30)
+        raise ModerationDown(message)
     if status in {"queued", "running"} or error.get("code") in {"timeout", "interrupted"}:
         raise ServiceUnavailable("The job did not finish in time.", retry_after=30)
     raise ServiceUnavailable(message, retry_after=10)

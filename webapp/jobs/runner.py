@@ -7,7 +7,7 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import sessionmaker
@@ -16,9 +16,15 @@ from generation.errors import GenerationCancelled, InvalidGenerationRequest
 from safety.errors import ModerationUnavailable
 from textencoder.runtime import use_torch_threads
 from webapp.db import session_scope
+from webapp.errors import ModerationDown
 from webapp.jobs.base import WorkItem
 from webapp.metrics import count_error, count_job, observe_generation, observe_moderation
 from webapp.models import Image, Job, utcnow
+
+if TYPE_CHECKING:
+    from safety.verdict import Verdict
+    from webapp.loaded_models import LoadedModels
+    from webapp.refusal_log import RefusalLog
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.5  # throttle: a progress write per step would hammer SQLite
@@ -52,11 +58,15 @@ class BatchRunner:
     """The queue's runner; owns everything after a job was accepted."""
 
     def __init__(
-        self, factory, models, refusal_log, guard, image_dir: str, torch_threads: int = 0
+        self,
+        factory: sessionmaker,
+        models: LoadedModels,
+        refusal_log: RefusalLog,
+        image_dir: str,
+        torch_threads: int = 0,
     ) -> None:
         """Bind to the app's database, models, refusal log and image folder."""
-        self.factory, self.models = factory, models
-        self.refusal_log, self.guard = refusal_log, guard
+        self.factory, self.models, self.refusal_log = factory, models, refusal_log
         self.image_dir = Path(image_dir)
         self.torch_threads = torch_threads or os.cpu_count() or 1
 
@@ -160,27 +170,24 @@ class BatchRunner:
                     return self._refuse(item, verdict, result.version)
         except ModerationUnavailable as exc:
             log.error("image moderation unavailable for job %s: %s", item.job_id, exc)
-            count_error("moderation_unavailable")
+            count_error(ModerationDown.code)
             message = "Image moderation is unavailable, so the images were withheld."
-            self._end(item, "failed", code="moderation_unavailable", message=message)
+            self._end(item, "failed", code=ModerationDown.code, message=message)
             return None
         self._store(item, result, moderation.version)
         return None
 
-    def _refuse(self, item: WorkItem, verdict: Any, version: str) -> None:
-        """Log an image refusal and end the job 'refused' without storing any image."""
-        req = item.request
-        refusal = self.refusal_log.record(
-            verdict, req.prompt, req.negative_prompt, item.requester, item.source, version
+    def _refuse(self, item: WorkItem, verdict: Verdict, version: str) -> None:
+        """Refuse the job through the refusal log; no image of it is stored."""
+        answer = self.refusal_log.refuse(
+            verdict, item.request, item.requester, item.source, item.guard_keys
         )
-        self.guard.record(item.requester, keys=item.guard_keys)
-        categories = ", ".join(verdict.categories) or "unsafe content"
         self._end(
             item,
             "refused",
-            code="content_policy_violation",
-            message=f"A generated image was refused by moderation ({categories}).",
-            refusal_id=refusal.id,
+            code=answer.code,
+            message=answer.message,
+            refusal_id=answer.refusal_id,
             model_version=version,
             moderator_version=verdict.moderator_version,
         )
