@@ -100,10 +100,7 @@ def api_key_from_request() -> ApiKey | None:
 def _touch(key: ApiKey) -> None:
     """Record when a key was last used, at most once a minute (committed by the caller)."""
     now = utcnow()
-    last = key.last_used_at
-    if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=now.tzinfo)
-    if last is None or now - last > LAST_USED_RESOLUTION:
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         key.last_used_at = now
 
 

@@ -15,7 +15,6 @@ from webapp.db import session_scope
 from webapp.errors import NotFound
 from webapp.jobs import FINAL_STATES
 from webapp.models import Image, Job, Refusal
-from webapp.refusal_log import as_utc
 
 EVENT_POLL_S = 0.25
 KEEPALIVE_S = 15.0
@@ -73,7 +72,7 @@ class JobViews:
                 {"id": i.id, "url": self.image_url(i.id, job.requester), "seed": i.seed}
                 for i in images
             ],
-            "created": int(as_utc(job.created_at).timestamp()),
+            "created": int(job.created_at.timestamp()),
             "model": job.model_version,
         }
 

@@ -16,12 +16,49 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# What an admin may mark a refusal (Refusal.review_status).
+REVIEW_STATUSES = ("unreviewed", "confirmed", "false_positive")
 
 
 def utcnow() -> datetime:
     """Timezone-aware now, the only clock the tables use."""
     return datetime.now(timezone.utc)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """An aware UTC datetime; a naive one is taken to be UTC already.
+
+    Raises:
+        OverflowError: the value is out of range once moved to UTC (e.g. year 1, UTC+1).
+    """
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp column that stores UTC and reads back aware UTC datetimes on any database.
+
+    SQLite keeps no time zone, so it hands back naive values; PostgreSQL answers in the
+    session's zone. Comparisons with this column convert their operand the same way.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """To UTC before it is stored or compared."""
+        return as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Aware UTC as it is read."""
+        return as_utc(value)
 
 
 class Base(DeclarativeBase):
@@ -36,7 +73,7 @@ class User(UserMixin, Base):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ApiKey(Base):
@@ -48,9 +85,9 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Job(Base):
@@ -70,9 +107,9 @@ class Job(Base):
     worker: Mapped[str | None] = mapped_column(String(120), nullable=True)
     model_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
     moderator_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Image(Base):
@@ -88,7 +125,7 @@ class Image(Base):
     prompt: Mapped[str] = mapped_column(Text)
     model_version: Mapped[str] = mapped_column(String(200))
     moderator_version: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Refusal(Base):
@@ -96,9 +133,7 @@ class Refusal(Base):
 
     __tablename__ = "refusals"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, index=True
-    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     stage: Mapped[str] = mapped_column(String(16), index=True)
     categories: Mapped[list] = mapped_column(JSON)
     scores: Mapped[dict] = mapped_column(JSON)
@@ -113,4 +148,4 @@ class Refusal(Base):
     review_status: Mapped[str] = mapped_column(String(16), default="unreviewed", index=True)
     reviewer: Mapped[str | None] = mapped_column(String(80), nullable=True)
     review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

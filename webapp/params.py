@@ -7,11 +7,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from generation.generator import MAX_SEED  # one bound for the model and the API
+from generation.generator import MAX_GUIDANCE, MAX_SEED  # one bound for the model and the API
 from generation.types import GenerationRequest, ModelLimits
 from webapp.errors import InvalidRequest
 
-MAX_GUIDANCE = 30.0
 SIZE_PATTERN = re.compile(r"^(\d{1,5})x(\d{1,5})$")
 
 

@@ -8,37 +8,28 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from webapp.db import session_factory, session_scope
 from webapp.errors import ContentPolicyViolation, InvalidRequest, NotFound
 from webapp.limits import RefusalGuard, get_refusal_guard
 from webapp.metrics import observe_refusal
-from webapp.models import Refusal, utcnow
+from webapp.models import REVIEW_STATUSES, Refusal, utcnow
 from webapp.params import clean_text
+from webapp.refusal_filters import RefusalFilters
 
 if TYPE_CHECKING:
     from generation.types import GenerationRequest
     from safety.verdict import Verdict
 
 EXTENSION = "safecanvas.refusal_log"
-REVIEW_STATUSES = ("unreviewed", "confirmed", "false_positive")
+NO_FILTERS = RefusalFilters()
 MAX_PER_PAGE = 200
 MAX_ID = 2**63 - 1  # larger ids overflow the database's integer, so they cannot exist
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """Aware UTC datetimes in and out (SQLite hands back naive ones, which are UTC)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 class RefusalLog:
@@ -108,59 +99,29 @@ class RefusalLog:
         observe_refusal(row.stage, row.categories)
         return row
 
-    def _filtered(self, stmt, stage, category, since, until, requester, review_status):
-        """Apply the admin filters to a select over Refusal."""
-        if stage:
-            stmt = stmt.where(Refusal.stage == stage)
-        if category:
-            # categories is a JSON list; matching the quoted name keeps "sexual" apart from
-            # "sexual/minors" on SQLite and PostgreSQL alike.
-            stmt = stmt.where(cast(Refusal.categories, String).like(f'%"{category}"%'))
-        if since:
-            stmt = stmt.where(Refusal.created_at >= as_utc(since))
-        if until:
-            stmt = stmt.where(Refusal.created_at < as_utc(until))
-        if requester:
-            stmt = stmt.where(Refusal.requester == requester)
-        if review_status:
-            stmt = stmt.where(Refusal.review_status == review_status)
-        return stmt
-
     def query(
-        self,
-        stage: str | None = None,
-        category: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        requester: str | None = None,
-        review_status: str | None = None,
-        page: int = 1,
-        per_page: int = 50,
+        self, filters: RefusalFilters = NO_FILTERS, page: int = 1, per_page: int = 50
     ) -> tuple[list[Refusal], int]:
-        """One page of refusals, newest first, and how many match in all."""
+        """One page of the refusals that match, newest first, and how many match in all."""
         page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
-        filters = (stage, category, since, until, requester, review_status)
         with session_scope(self.factory) as session:
-            total = session.scalar(self._filtered(select(func.count(Refusal.id)), *filters))
+            total = session.scalar(filters.where(select(func.count(Refusal.id))))
             rows = session.scalars(
-                self._filtered(select(Refusal), *filters)
+                filters.where(select(Refusal))
                 .order_by(Refusal.created_at.desc(), Refusal.id.desc())
                 .offset((page - 1) * per_page)
                 .limit(per_page)
             ).all()
         return list(rows), int(total or 0)
 
-    def counts_per_day(self, **filters: Any) -> list[dict[str, Any]]:
-        """Refusals per UTC day and category, oldest day first (for the admin chart)."""
-        filters.pop("page", None), filters.pop("per_page", None)
-        args = [filters.get(k) for k in _FILTERS]
-        stmt = self._filtered(select(Refusal.created_at, Refusal.categories), *args)
+    def counts_per_day(self, filters: RefusalFilters = NO_FILTERS) -> list[dict[str, Any]]:
+        """Refusals that match per UTC day and category, oldest day first (the admin chart)."""
+        stmt = filters.where(select(Refusal.created_at, Refusal.categories))
         counts: Counter[tuple[str, str]] = Counter()
         with session_scope(self.factory) as session:
             for created, categories in session.execute(stmt):
-                day = as_utc(created).date().isoformat()
                 for category in categories or ["unspecified"]:
-                    counts[(day, category)] += 1
+                    counts[(created.date().isoformat(), category)] += 1
         return [
             {"day": day, "category": category, "count": n}
             for (day, category), n in sorted(counts.items())
@@ -184,14 +145,11 @@ class RefusalLog:
         return row
 
 
-_FILTERS = ("stage", "category", "since", "until", "requester", "review_status")
-
-
 def refusal_dict(row: Refusal) -> dict[str, Any]:
     """A refusal as JSON for admins (the prompt is data: escape it when rendering HTML)."""
     return {
         "id": row.id,
-        "created": as_utc(row.created_at).isoformat(),
+        "created": row.created_at.isoformat(),
         "stage": row.stage,
         "categories": row.categories,
         "scores": row.scores,
@@ -206,7 +164,7 @@ def refusal_dict(row: Refusal) -> dict[str, Any]:
         "review_status": row.review_status,
         "reviewer": row.reviewer,
         "review_note": row.review_note,
-        "reviewed_at": row.reviewed_at and as_utc(row.reviewed_at).isoformat(),
+        "reviewed_at": row.reviewed_at and row.reviewed_at.isoformat(),
     }
 
 

@@ -17,6 +17,7 @@ from webapp.limits import RefusalGuard
 from webapp.metrics import REGISTRY
 from webapp.migrate import upgrade
 from webapp.models import Refusal
+from webapp.refusal_filters import RefusalFilters
 from webapp.refusal_log import RefusalLog
 
 
@@ -47,12 +48,13 @@ def log(database_url):
 def test_query_filters_newest_first(log):
     rows, total = log.query()
     assert total == 4 and [r.prompt for r in rows] == ["p3", "p2", "p1", "p4"]
-    assert [r.prompt for r in log.query(stage="blocklist")[0]] == ["p1", "p4"]
-    assert [r.prompt for r in log.query(category="sexual")[0]] == ["p3"]
-    assert [r.prompt for r in log.query(category="violence")[0]] == ["p1", "p4"]
-    assert [r.prompt for r in log.query(requester="key:1")[0]] == ["p3", "p1"]
+    assert [r.prompt for r in log.query(RefusalFilters(stage="blocklist"))[0]] == ["p1", "p4"]
+    assert [r.prompt for r in log.query(RefusalFilters(category="sexual"))[0]] == ["p3"]
+    assert [r.prompt for r in log.query(RefusalFilters(category="violence"))[0]] == ["p1", "p4"]
+    assert [r.prompt for r in log.query(RefusalFilters(requester="key:1"))[0]] == ["p3", "p1"]
     yesterday = datetime.now(timezone.utc) - timedelta(days=1)
-    assert log.query(since=yesterday)[1] == 3 and log.query(until=yesterday)[1] == 1
+    assert log.query(RefusalFilters(since=yesterday))[1] == 3
+    assert log.query(RefusalFilters(until=yesterday))[1] == 1
     page2, total = log.query(page=2, per_page=3)
     assert total == 4 and [r.prompt for r in page2] == ["p4"]
 
@@ -75,7 +77,7 @@ def test_refuse_records_counts_cools_down_and_answers(log):
     assert image.message == "A generated image was refused by moderation (sexual)."
     assert image.extra == {"moderation": {"stage": "image", "categories": ["sexual"]}}
     assert prompt.status == image.status == 400 and prompt.param == "prompt"
-    rows = {r.id: r for r in log.query(requester="key:7")[0]}
+    rows = {r.id: r for r in log.query(RefusalFilters(requester="key:7"))[0]}
     assert set(rows) == {prompt.refusal_id, image.refusal_id}
     assert rows[image.refusal_id].model_version == "v2"
     assert rows[image.refusal_id].negative_prompt == "n5"
@@ -87,8 +89,8 @@ def test_refuse_records_counts_cools_down_and_answers(log):
 def test_review_and_counts_per_day(log):
     row = log.review(1, "false_positive", "alice", "a drawing of a sword")
     assert row.review_status == "false_positive" and row.reviewer == "alice"
-    assert [r.id for r in log.query(review_status="false_positive")[0]] == [1]
-    assert log.query(review_status="unreviewed")[1] == 3
+    assert [r.id for r in log.query(RefusalFilters(review_status="false_positive"))[0]] == [1]
+    assert log.query(RefusalFilters(review_status="unreviewed"))[1] == 3
     counts = log.counts_per_day()
     assert sum(c["count"] for c in counts) == 5  # p4 counts under both of its categories
     assert len({c["day"] for c in counts}) == 2

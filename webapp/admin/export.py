@@ -7,7 +7,6 @@ import io
 from collections.abc import Iterable
 
 from webapp.models import Refusal
-from webapp.refusal_log import as_utc
 
 COLUMNS = tuple(
     "id created requester source stage categories scores matched_terms prompt negative_prompt"
@@ -28,7 +27,7 @@ def refusal_row(row: Refusal) -> list[str]:
     scores = "; ".join(f"{k}={v:.3f}" for k, v in sorted((row.scores or {}).items()))
     values = (
         row.id,
-        as_utc(row.created_at).isoformat(),
+        row.created_at.isoformat(),
         row.requester,
         row.source,
         row.stage,
@@ -42,7 +41,7 @@ def refusal_row(row: Refusal) -> list[str]:
         row.review_status,
         row.reviewer,
         row.review_note,
-        row.reviewed_at and as_utc(row.reviewed_at).isoformat(),
+        row.reviewed_at and row.reviewed_at.isoformat(),
     )
     return [safe_cell(v) for v in values]
 

@@ -10,16 +10,15 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from generation.errors import GenerationError
-from safety.verdict import CATEGORIES, STAGES
 from webapp.admin.chart import build_chart
 from webapp.admin.export import refusals_csv
-from webapp.admin.filters import parse_filters, parse_page
 from webapp.auth import admin_required, verify_password
 from webapp.db import get_session
 from webapp.limits import client_ip, limiter
 from webapp.loaded_models import get_loaded_models
 from webapp.models import User, utcnow
-from webapp.refusal_log import MAX_PER_PAGE, REVIEW_STATUSES, as_utc, get_refusal_log
+from webapp.refusal_filters import CHOICES, RefusalFilters, link_args
+from webapp.refusal_log import MAX_PER_PAGE, get_refusal_log
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -27,6 +26,14 @@ LOGIN_FAILED = "Wrong username or password, or not an administrator."
 PER_PAGE = 25
 EXPORT_MAX_ROWS = 20_000
 REVIEW_LABELS = {"confirmed": "Confirmed", "false_positive": "False positive"}
+
+
+def parse_page(raw: str | None) -> int:
+    """A page number from the query string; anything odd means the first page."""
+    try:
+        return max(1, int(raw or 1))
+    except ValueError:
+        return 1
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -77,19 +84,19 @@ def logout():
 @admin_required
 def moderation():
     """One page of refusals with the filters, the chart and the review forms."""
-    filters = parse_filters(request.args)
+    filters = RefusalFilters.from_args(request.args, whole_days=True)
     page = parse_page(request.args.get("page"))
     log = get_refusal_log()
-    rows, total = log.query(**filters.query_args(), page=page, per_page=PER_PAGE)
+    rows, total = log.query(filters, page=page, per_page=PER_PAGE)
     return render_template(
         "admin_moderation.html",
         rows=rows,
         total=total,
         page=page,
         pages=max(1, -(-total // PER_PAGE)),
-        filters=filters,
-        chart=build_chart(log.counts_per_day(**filters.query_args())),
-        choices={"stage": STAGES, "category": CATEGORIES, "review_status": REVIEW_STATUSES},
+        filters=link_args(request.args),
+        chart=build_chart(log.counts_per_day(filters)),
+        choices=CHOICES,
         review_labels=REVIEW_LABELS,
     )
 
@@ -110,10 +117,10 @@ def review(refusal_id: int):
 @admin_required
 def export_csv():
     """Every refusal matching the filters as CSV (newest first)."""
-    filters = parse_filters(request.args)
+    filters = RefusalFilters.from_args(request.args, whole_days=True)
     log, rows, page = get_refusal_log(), [], 1
     while len(rows) < EXPORT_MAX_ROWS:
-        batch, total = log.query(**filters.query_args(), page=page, per_page=MAX_PER_PAGE)
+        batch, total = log.query(filters, page=page, per_page=MAX_PER_PAGE)
         rows.extend(batch)
         if not batch or len(rows) >= total:
             break
@@ -129,13 +136,13 @@ def export_csv():
 @bp.app_template_filter("utc_time")
 def utc_time(value: datetime | None) -> str:
     """A stored timestamp as 'YYYY-MM-DD HH:MM:SS' in UTC."""
-    return as_utc(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
 @bp.app_template_filter("utc_iso")
 def utc_iso(value: datetime | None) -> str:
     """A stored timestamp in ISO 8601, UTC."""
-    return as_utc(value).isoformat() if value else ""
+    return value.isoformat() if value else ""
 
 
 @bp.get("/models")

@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
-from typing import Any
-
 from flask import Blueprint, g, jsonify, request
 from flask_login import current_user
 
-from safety.verdict import CATEGORIES, STAGES
 from webapp.api import json_object
 from webapp.auth import api_key_from_request, require_admin
 from webapp.errors import InvalidRequest
 from webapp.params import clean_text
-from webapp.refusal_log import MAX_PER_PAGE, REVIEW_STATUSES, get_refusal_log, refusal_dict
+from webapp.refusal_filters import RefusalFilters
+from webapp.refusal_log import MAX_PER_PAGE, get_refusal_log, refusal_dict
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
 bp.before_request(require_admin)
-
-
-def _when(name: str) -> datetime | None:
-    """An ISO date or datetime query argument (naive values are UTC)."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        try:
-            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            value = datetime.combine(date.fromisoformat(raw), time.min)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-    except (ValueError, OverflowError):
-        raise InvalidRequest(f"'{name}' must be an ISO date or datetime.", name) from None
 
 
 def _int(name: str, default: int, high: int) -> int:
@@ -46,32 +26,12 @@ def _int(name: str, default: int, high: int) -> int:
     return int(raw)
 
 
-def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
-    """An optional query argument from a fixed set."""
-    raw = request.args.get(name, "").strip()
-    if raw and raw not in allowed:
-        raise InvalidRequest(f"'{name}' must be one of {', '.join(allowed)}.", param=name)
-    return raw or None
-
-
-def refusal_filters() -> dict[str, Any]:
-    """The admin filters from the query string, checked."""
-    return {
-        "stage": _choice("stage", STAGES),
-        "category": _choice("category", CATEGORIES),
-        "since": _when("since"),
-        "until": _when("until"),
-        "requester": clean_text("requester", request.args.get("requester", "").strip()) or None,
-        "review_status": _choice("review_status", REVIEW_STATUSES),
-    }
-
-
 @bp.get("/refusals")
 def list_refusals():
     """Refusals newest first, filtered and paginated."""
-    filters = refusal_filters()
+    filters = RefusalFilters.from_args(request.args)
     page, per_page = _int("page", 1, 10**6), _int("per_page", 50, MAX_PER_PAGE)
-    rows, total = get_refusal_log().query(**filters, page=page, per_page=per_page)
+    rows, total = get_refusal_log().query(filters, page=page, per_page=per_page)
     items = [refusal_dict(r) for r in rows]
     return jsonify(items=items, total=total, page=page, per_page=per_page)
 
@@ -79,7 +39,7 @@ def list_refusals():
 @bp.get("/refusals/daily")
 def refusals_per_day():
     """Refusal counts per UTC day and category (same filters)."""
-    return jsonify(items=get_refusal_log().counts_per_day(**refusal_filters()))
+    return jsonify(items=get_refusal_log().counts_per_day(RefusalFilters.from_args(request.args)))
 
 
 @bp.post("/refusals/<int:refusal_id>/review")

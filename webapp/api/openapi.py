@@ -9,8 +9,9 @@ from flask import Blueprint, jsonify
 
 from webapp.api.openai import IGNORED, PASSED
 from webapp.loaded_models import get_loaded_models
+from webapp.models import REVIEW_STATUSES
 from webapp.params import FIELDS, bound
-from webapp.refusal_log import REVIEW_STATUSES
+from webapp.refusal_filters import NAMES as FILTERS
 
 bp = Blueprint("openapi", __name__)
 
@@ -104,7 +105,6 @@ ERROR_SCHEMA = {
         }
     },
 }
-FILTERS = ("stage", "category", "since", "until", "requester", "review_status")
 GENERATING = (400, 401, 409, 429, 503)
 
 

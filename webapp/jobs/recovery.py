@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import psutil
 from sqlalchemy import select
@@ -49,11 +49,6 @@ def is_orphaned(worker: str | None, me: str) -> bool:
         return True
 
 
-def _as_aware(value: datetime) -> datetime:
-    """SQLite returns naive UTC datetimes."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=utcnow().tzinfo)
-
-
 def fail_stuck_jobs(factory: sessionmaker, me: str, timeout_s: int) -> int:
     """Mark failed every unfinished job whose process died or that outlived its timeout."""
     cutoff = utcnow() - timedelta(seconds=timeout_s * 2)
@@ -63,7 +58,7 @@ def fail_stuck_jobs(factory: sessionmaker, me: str, timeout_s: int) -> int:
         for job in rows:
             if is_orphaned(job.worker, me):
                 code, message = "interrupted", INTERRUPTED
-            elif _as_aware(job.created_at) < cutoff:
+            elif job.created_at < cutoff:
                 code, message = "timeout", "The job did not finish in time."
             else:
                 continue
