@@ -69,7 +69,9 @@ def log_validation(pipe, prompts: list[str], seed: int, steps: int, path: Path) 
 
     gens = [torch.Generator("cpu").manual_seed(seed + i) for i in range(len(prompts))]
     pipe.unet.eval()
-    images = pipe(prompt=prompts, generator=gens, num_inference_steps=steps, guidance_scale=3.0)
+    images = pipe(
+        prompt=prompts, generator=gens, num_inference_steps=steps, guidance_scale=3.0
+    ).images
     pipe.unet.train()
     path.parent.mkdir(parents=True, exist_ok=True)
     contact_sheet(images, str(path), columns=len(prompts), scale=4)

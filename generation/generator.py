@@ -212,10 +212,6 @@ class Generator:
         """Requests with equal keys can run as one pipeline call; ``req`` comes from validate."""
         return (req.version, req.width, req.height, req.steps, req.guidance_scale)
 
-    def compatible(self, a: GenerationRequest, b: GenerationRequest) -> bool:
-        """Whether two requests can share one batch."""
-        return self.batch_key(a) == self.batch_key(b)
-
     def generate(
         self,
         req: GenerationRequest,
@@ -289,36 +285,28 @@ class Generator:
         return results
 
     def _run(self, prompts, negatives, seeds, steps, guidance, width, height, progress, cancel):
-        """One pipeline call under ``torch.inference_mode``."""
+        """One pipeline call under ``torch.inference_mode``, canvas-shapes or a checkpoint alike.
+
+        Progress and cancellation ride on diffusers' ``callback_on_step_end``, which every
+        pipeline we load takes (canvas-shapes' own included).
+        """
         import torch
 
         from .errors import GenerationCancelled
 
+        def on_step_end(pipe, step: int, timestep, tensors: dict) -> dict:
+            """After each denoising step: report progress, then stop if nobody wants the result."""
+            if progress is not None:
+                progress(step + 1, steps)
+            if cancel is not None and cancel():
+                raise GenerationCancelled(f"cancelled at step {step + 1} of {steps}")
+            return tensors
+
+        if cancel is not None and cancel():
+            raise GenerationCancelled("cancelled before the first step")
         # Generators live on the CPU so a seed means the same noise whatever the device.
         gens = [torch.Generator("cpu").manual_seed(s) for s in seeds]
         with torch.inference_mode():
-            if not self.external:
-                return self._pipe(
-                    prompt=prompts,
-                    negative_prompt=negatives,
-                    generator=gens,
-                    num_inference_steps=steps,
-                    guidance_scale=guidance,
-                    height=height,
-                    width=width,
-                    callback=progress,
-                    should_cancel=cancel,
-                )
-
-            def on_step(pipe, step, timestep, kwargs):
-                if progress is not None:
-                    progress(step + 1, steps)
-                if cancel is not None and cancel():
-                    raise GenerationCancelled(f"cancelled at step {step + 1} of {steps}")
-                return kwargs
-
-            if cancel is not None and cancel():
-                raise GenerationCancelled("cancelled before the first step")
             return self._pipe(
                 prompt=prompts,
                 negative_prompt=negatives if any(negatives) else None,
@@ -327,7 +315,7 @@ class Generator:
                 guidance_scale=guidance,
                 height=height,
                 width=width,
-                callback_on_step_end=on_step,
+                callback_on_step_end=on_step_end,
             ).images
 
 

@@ -9,14 +9,17 @@ and is never written next to the weights.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
-from diffusers import DiffusionPipeline
+from diffusers import DiffusionPipeline, ImagePipelineOutput
 from diffusers.loaders import StableDiffusionLoraLoaderMixin
 from diffusers.utils.torch_utils import randn_tensor
 
 from .canvas_model import PROMPT_TOKENS, pooled
-from .errors import GenerationCancelled
+
+# diffusers' step-end callback: (pipeline, step index, timestep, tensors) -> tensors.
+StepEndCallback = Callable[[DiffusionPipeline, int, torch.Tensor, dict[str, Any]], dict[str, Any]]
 
 
 class CanvasShapesPipeline(DiffusionPipeline, StableDiffusionLoraLoaderMixin):
@@ -24,6 +27,7 @@ class CanvasShapesPipeline(DiffusionPipeline, StableDiffusionLoraLoaderMixin):
 
     model_cpu_offload_seq = "unet"
     _lora_loadable_modules = ["unet"]
+    _callback_tensor_inputs = ["latents"]
 
     def __init__(self, unet, scheduler) -> None:
         super().__init__()
@@ -49,11 +53,23 @@ class CanvasShapesPipeline(DiffusionPipeline, StableDiffusionLoraLoaderMixin):
         guidance_scale: float = 3.0,
         height: int = 32,
         width: int = 32,
-        callback: Callable[[int, int], None] | None = None,
-        should_cancel: Callable[[], bool] | None = None,
         output_type: str = "pil",
-    ):
-        """Denoise one image per prompt; returns PIL images (or a [-1, 1] tensor)."""
+        return_dict: bool = True,
+        callback_on_step_end: StepEndCallback | None = None,
+        callback_on_step_end_tensor_inputs: list[str] | None = None,
+    ) -> ImagePipelineOutput | tuple:
+        """Denoise one image per prompt: PIL images, or a [-1, 1] tensor for ``output_type="pt"``.
+
+        ``callback_on_step_end(pipe, step, timestep, tensors)`` runs after every step as in
+        diffusers' pipelines: ``tensors`` holds the requested ``_callback_tensor_inputs`` and
+        what it returns replaces them; an exception it raises stops the loop.
+        """
+        # 0. Inputs the loop hands to the step-end callback.
+        tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
+        unknown = [n for n in tensor_inputs if n not in self._callback_tensor_inputs]
+        if unknown:
+            raise ValueError(f"callback_on_step_end_tensor_inputs may not name {unknown}")
+
         # 1. Conditioning: negative prompts double as the unconditional branch of CFG.
         batch = len(prompt)
         negative_prompt = negative_prompt or [""] * batch
@@ -65,32 +81,29 @@ class CanvasShapesPipeline(DiffusionPipeline, StableDiffusionLoraLoaderMixin):
 
         # 2. Initial noise drawn per image, so a seed gives the same image alone or batched.
         shape = (batch, self.unet.config.in_channels, height, width)
-        sample = randn_tensor(
+        latents = randn_tensor(
             shape, generator=generator, device=self.unet.device, dtype=self.unet.dtype
         )
         self.scheduler.set_timesteps(num_inference_steps, device=self.unet.device)
-        timesteps = self.scheduler.timesteps
 
         # 3. Denoising loop.
-        for i, t in enumerate(timesteps):
-            if should_cancel is not None and should_cancel():
-                raise GenerationCancelled(f"cancelled at step {i} of {len(timesteps)}")
-            model_in = torch.cat([sample, sample]) if use_cfg else sample
+        for i, t in enumerate(self.scheduler.timesteps):
+            model_in = torch.cat([latents, latents]) if use_cfg else latents
             out = self.unet(
                 model_in, t, encoder_hidden_states=cond, class_labels=class_labels
             ).sample
             if use_cfg:
                 uncond, text = out.chunk(2)
                 out = uncond + guidance_scale * (text - uncond)
-            sample = self.scheduler.step(out, t, sample, generator=generator).prev_sample
-            if callback is not None:
-                callback(i + 1, len(timesteps))
+            latents = self.scheduler.step(out, t, latents, generator=generator).prev_sample
+            if callback_on_step_end is not None:
+                outputs = callback_on_step_end(self, i, t, {"latents": latents})
+                latents = outputs.pop("latents", latents)
 
-        # 4. Pixels.
-        sample = sample.clamp(-1, 1)
-        if output_type == "pt":
-            return sample
-        return to_pil(sample)
+        # 4. Pixels (this model denoises in pixel space).
+        sample = latents.clamp(-1, 1)
+        images = sample if output_type == "pt" else to_pil(sample)
+        return ImagePipelineOutput(images=images) if return_dict else (images,)
 
 
 def to_pil(sample: torch.Tensor) -> list:

@@ -79,3 +79,32 @@ def test_incompatible_batch_is_refused(generator):
 
     with pytest.raises(InvalidGenerationRequest, match="compatible"):
         generator.generate_batch([request(seed=1), GenerationRequest(PROMPT, steps=FAST_STEPS + 1)])
+
+
+def test_the_pipeline_follows_diffusers_step_end_protocol(generator):
+    """What Generator relies on for progress and cancel: diffusers' callback_on_step_end."""
+    import torch
+
+    from generation.loaders import load_canvas
+
+    registry = generator.registry
+    pipe = load_canvas(registry, registry.get("canvas-shapes"), "cpu", generator.text_encoder)
+    steps = []
+
+    def on_step_end(p, step, timestep, tensors):
+        steps.append(step)
+        if step == FAST_STEPS - 1:  # what it returns replaces the pipeline's tensors
+            return {"latents": torch.zeros_like(tensors["latents"])}
+        return tensors
+
+    seed = [torch.Generator("cpu").manual_seed(1)]
+    out = pipe(
+        prompt=[PROMPT],
+        generator=seed,
+        num_inference_steps=FAST_STEPS,
+        output_type="pt",
+        callback_on_step_end=on_step_end,
+    )
+    assert steps == list(range(FAST_STEPS)) and not out.images.any()
+    with pytest.raises(ValueError, match="callback_on_step_end_tensor_inputs"):
+        pipe(prompt=[PROMPT], callback_on_step_end_tensor_inputs=["prompt_embeds"])
