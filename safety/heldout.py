@@ -3,7 +3,7 @@
 Held-out sets: the 30% test split of I2P and of the COCO captions used (plain and stylised),
 our separately written prompts_test.tsv, and three later written sets (prompts_fresh*.tsv;
 see MODEL_CARD.md for what each was used for). Obfuscated variants (leet,
-homoglyphs, spacing, zero-width) are generated from the unsafe prompts.
+homoglyphs, spacing, zero-width, stretched letters) are generated from the unsafe prompts.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from safety.verdict import order_categories
 LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
 HOMOGLYPH = str.maketrans({"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і"})
 SEPARATORS = (".", " ", "-", "_")
+OBFUSCATIONS = ("leet", "homoglyph", "spacing", "zero-width", "stretched")
 FRESH_SETS = ("fresh", "fresh2", "fresh3")  # written later, one after each round of changes
 BENIGN_SETS = (
     "coco",
@@ -50,8 +51,21 @@ def obfuscate(text: str, kind: str, words: set[str], rng: random.Random) -> str:
                 word = rng.choice(SEPARATORS).join(word)
             elif kind == "zero-width":
                 word = "\u200b".join(word)
+            elif kind == "stretched":
+                word = stretch(word, rng)
         out.append(word)
     return " ".join(out)
+
+
+def stretch(word: str, rng: random.Random) -> str:
+    """Repeat one letter 2-6 times ("nuuuude", "naaked"), now and then spaced ("g o r e e e")."""
+    letters = [i for i, ch in enumerate(word) if ch.isalpha()]
+    if not letters:
+        return word
+    vowels = [i for i in letters if word[i].lower() in "aeiouy"]
+    i = rng.choice(vowels or letters) if rng.random() < 0.8 else letters[-1]
+    word = word[:i] + word[i] * rng.randint(2, 6) + word[i + 1 :]
+    return " ".join(word) if rng.random() < 0.2 else word
 
 
 def heldout_sets(args: argparse.Namespace) -> dict[str, list[Row]]:
@@ -156,7 +170,7 @@ def _obfuscation(mod, rows: list[Row]) -> None:
     print("\n| variant | n | recall | vs original |\n|---|---|---|---|")
     orig = sum(not v.allowed for v in base) / len(rows)
     print(f"| original | {len(rows)} | {orig:.3f} | |")
-    for kind in ("leet", "homoglyph", "spacing", "zero-width"):
+    for kind in OBFUSCATIONS:
         texts = [obfuscate(r.text, kind, w, rng) for r, w in zip(rows, words, strict=True)]
         recall = sum(not v.allowed for v in mod.check_prompts(texts)) / len(rows)
         print(f"| {kind} | {len(rows)} | {recall:.3f} | {100 * (recall - orig):+.1f} pt |")

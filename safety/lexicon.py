@@ -7,11 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from safety.normalize import canonical_phrase, destretch, match_views
+from safety.normalize import canonical_phrase, destretch, is_known_word, views
 
 # Suffixes stripped to find a stem: nudes, stabbed, stabbing, raping, killers.
 _SUFFIXES = ("ings", "ing", "ers", "er", "ies", "es", "ed", "s", "d", "y")
 _MIN_STEM = 3
+_MIN_INSIDE = 4  # shortest term looked for inside spelled-out letters ("cum" is in "document")
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,32 @@ class Lexicon:
         for phrase in self.allow:
             self._allow_by_first.setdefault(phrase[0], []).append(phrase)
         self._prefixes = {key[:n] for key in self.phrases for n in range(1, len(key))}
+        self._inside: dict[str, list[Term]] = {}
+        for key, found in [*self.words.items(), *self._by_substring_lists(substrings)]:
+            if len(key) >= _MIN_INSIDE:
+                self._inside.setdefault(key, []).extend(found)
+        pattern = "|".join(sorted(map(re.escape, self._inside), key=len, reverse=True))
+        self._inside_re = re.compile(pattern) if pattern else None
+        self._allow_words = {a[0] for a in self.allow if len(a) == 1}
         self._word_hits = lru_cache(maxsize=65536)(self._word_hits_uncached)
+
+    @staticmethod
+    def _by_substring_lists(terms: list[Term]) -> list[tuple[str, list[Term]]]:
+        """Substring-mode terms keyed by their glued tokens."""
+        return [("".join(t.tokens), [t]) for t in terms]
+
+    def _inside_spelled_out(self, words: list[str]) -> list[Term]:
+        """Terms found inside runs of spelled-out letters ("g i r l t o p l e s s")."""
+        if self._inside_re is None:
+            return []
+        hits: list[Term] = []
+        for word in words:
+            if word in self._allow_words or is_known_word(word):
+                continue  # "s c u n t h o r p e" is the town, spelled out
+            for form in destretch(word):
+                for m in self._inside_re.finditer(form):
+                    hits.extend(self._inside[m.group()])
+        return hits
 
     def _allowed_spans(self, tokens: list[str]) -> list[tuple[int, int]]:
         """Token spans covered by an allowlisted phrase."""
@@ -133,11 +159,14 @@ class Lexicon:
     def find(self, text: str) -> list[Term]:
         """Terms present in ``text`` after normalisation, minus allowlisted spans."""
         hits: dict[str, Term] = {}
-        for tokens in match_views(text):
+        found = views(text)
+        for tokens in (found.spaced, found.joined):
             matches = self._find_in(tokens)
             spans = self._allowed_spans(tokens) if matches and self.allow else []
             for term, start, end in matches:
                 if any(a <= start and end <= b for a, b in spans):
                     continue
                 hits.setdefault(term.phrase, term)
+        for term in self._inside_spelled_out(found.spelled_out):
+            hits.setdefault(term.phrase, term)
         return list(hits.values())

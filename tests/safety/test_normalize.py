@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from safety.normalize import destretch, match_views, readable
+from safety.normalize import destretch, match_views, readable, spelled_out_words
 
 
 def tokens(text: str) -> set[str]:
@@ -32,6 +32,12 @@ def tokens(text: str) -> set[str]:
         ("n*u*d*e", "nude"),
         ("nu.de", "nude"),
         ("nuuuuude", "nude"),
+        ("naaaaked", "naked"),
+        ("nuude", "nude"),  # stretched by one letter only
+        ("nakked", "naked"),
+        ("kiiiilled", "killed"),  # one run cut to one letter, the real double kept
+        ("asssholeee", "asshole"),
+        ("bllooood", "blood"),
         ("s3x", "sex"),
         ("p0rn", "porn"),
         ("@ss", "ass"),
@@ -72,8 +78,41 @@ def test_hyphenated_words_are_read_both_ways() -> None:
         ("nudе", "nude"),
         ("bl\u200bood", "blood"),
         ("a t-shirt, 4k, 35mm", "a t-shirt, 4k, 35mm"),
-        ("nuuuude", "nuude"),
+        ("nuuuude", "nude"),  # the reading the encoder knows as a word
+        ("gooood morning", "good morning"),  # the most frequent word among the readings
+        ("sooo cute", "so cute"),
+        ("straaaangling", "strangling"),  # an inflected word
+        ("a persoon with a liiiighter", "a person with a lighter"),  # doubles stretch too here
+        ("a noose and a matte finish", "a noose and a matte finish"),  # but not here
+        ("zaaaara", "zara"),  # no word fits: a/i/u are seldom doubled in English
     ],
 )
 def test_readable_text_for_the_encoder(text: str, expected: str) -> None:
     assert readable(text) == expected
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["good", "reel", "see", "balloon", "coffee", "annals", "assassin", "passes", "stabbing"],
+)
+def test_ordinary_double_letters_stay(word: str) -> None:
+    """A real word's double letter is spelling, not stretching: it is not read as one letter."""
+    assert destretch(word) == frozenset({word})
+
+
+def test_stretched_double_letter_words_keep_both_readings() -> None:
+    assert {"balloon", "balon"} <= destretch("baaalloon")  # stretched, so every reading counts
+
+
+@pytest.mark.parametrize(("token", "reading"), [("53x", "sex"), ("70p", "top")])
+def test_jargon_shaped_leet_is_also_read_as_leet(token: str, reading: str) -> None:
+    assert {token, reading} <= tokens(token)
+
+
+def test_jargon_stays_for_the_encoder() -> None:
+    assert readable("a 53x zoom, 4k, 70p") == "a 53x zoom, 4k, 70p"
+
+
+def test_spelled_out_runs_that_hide_several_words() -> None:
+    assert spelled_out_words("the g i r l t o p l e s s here") == ["girltopless"]
+    assert spelled_out_words("a n u d e woman") == []  # five letters: one word, matched as one
