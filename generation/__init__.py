@@ -17,6 +17,7 @@ from .types import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
+    MemoryOptions,
     ModelLimits,
     ProgressCallback,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "GenerationResult",
     "Generator",
     "InvalidGenerationRequest",
+    "MemoryOptions",
     "ModelLimits",
     "ModelLoadError",
     "ProgressCallback",

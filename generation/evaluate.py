@@ -26,12 +26,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--guidance", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sampler", default=None, help="e.g. euler_a (default: the model's own)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument("--model-dir", default="instance/models")
     p.add_argument("--json", dest="json_out", default=None, help="write the report here")
     p.add_argument("--images", default=None, help="save a contact sheet PNG here")
     p.add_argument("--record", action="store_true", help="store figures in the version metadata")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.record and args.sampler:
+        p.error("--record keeps the figures of the model's own sampler; drop --sampler")
+    return args
 
 
 def suite_scenes(suite: str) -> dict[str, list[Scene]]:
@@ -69,7 +73,9 @@ def summarise(rows: list[dict]) -> dict[str, float | None]:
     return out
 
 
-def evaluate(generator, version: str | None, suite: str, steps=None, guidance=None, seed=0):
+def evaluate(
+    generator, version: str | None, suite: str, steps=None, guidance=None, seed=0, sampler=None
+):
     """Generate one image per scene and score it; returns (report, images)."""
     from .analysis import analyse
     from .types import GenerationRequest
@@ -78,7 +84,12 @@ def evaluate(generator, version: str | None, suite: str, steps=None, guidance=No
     scenes = [(g, s) for g, items in groups.items() for s in items]
     reqs = [
         GenerationRequest(
-            s.caption, steps=steps, guidance_scale=guidance, seed=seed + i, version=version
+            s.caption,
+            steps=steps,
+            guidance_scale=guidance,
+            seed=seed + i,
+            version=version,
+            sampler=sampler,
         )
         for i, (_, s) in enumerate(scenes)
     ]
@@ -108,6 +119,7 @@ def evaluate(generator, version: str | None, suite: str, steps=None, guidance=No
         "steps": checked.steps,
         "guidance_scale": checked.guidance_scale,
         "seed": seed,
+        "sampler": checked.sampler,
         "seconds": round(elapsed, 1),
         "summary": summary,
         "rows": rows,
@@ -148,10 +160,13 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
     gen = Generator(model_dir=args.model_dir).load()
-    report, images = evaluate(gen, args.version, args.suite, args.steps, args.guidance, args.seed)
+    report, images = evaluate(
+        gen, args.version, args.suite, args.steps, args.guidance, args.seed, args.sampler
+    )
     print(
         f"version {report['version']}, suite {report['suite']}, {report['steps']} steps, "
-        f"guidance {report['guidance_scale']}, {report['seconds']} s"
+        f"guidance {report['guidance_scale']}, sampler {report['sampler'] or 'own'}, "
+        f"{report['seconds']} s"
     )
     print(format_table(report))
     if args.json_out:

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shlex
 import sys
 import time
 from pathlib import Path
 
 from .errors import GenerationError
+from .versions import NAME_PATTERN
 
 DEFAULT_TARGETS = (
     "to_q,to_k,to_v,to_out.0,class_embedding.linear_1,class_embedding.linear_2,time_emb_proj"
 )
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def check_args(args: argparse.Namespace, registry) -> None:
     """Reject bad arguments before any heavy work."""
-    if not NAME_RE.match(args.name):
+    if not NAME_PATTERN.match(args.name):
         raise GenerationError(
             f"--name {args.name!r}: use lower-case letters, digits, '.', '_', '-'"
         )

@@ -17,6 +17,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--guidance", type=float, default=None)
     p.add_argument("--n", type=int, default=1)
     p.add_argument("--version", default=None)
+    p.add_argument("--sampler", default=None, help="e.g. euler_a, dpmpp_2m_karras (docs)")
+    p.add_argument("--lora-scale", type=float, default=None, help="adapter weight (0-2)")
     p.add_argument("--model", default=None, help="diffusers checkpoint dir or hub id")
     p.add_argument("--model-dir", default="instance/models")
     p.add_argument("--upscale", type=int, default=1, help="save images enlarged (nearest)")
@@ -50,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             guidance_scale=args.guidance,
             seed=args.seed,
             version=args.version,
+            sampler=args.sampler,
+            lora_scale=args.lora_scale,
         )
     )
     gen.load()

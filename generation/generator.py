@@ -14,19 +14,22 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from .errors import InvalidGenerationRequest, UnknownVersion
+from .errors import GenerationError, InvalidGenerationRequest, UnknownVersion
+from .samplers import check_sampler
 from .types import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
+    MemoryOptions,
     ModelLimits,
     ProgressCallback,
 )
-from .versions import DEFAULT_VERSION, Registry
+from .versions import DEFAULT_VERSION, Registry, Version
 
 # 32-bit seeds: every seed we return can be sent back (JSON-safe, fits the API's bound).
 MAX_SEED = 2**32 - 1
 MAX_GUIDANCE = 30.0
+MAX_LORA_SCALE = 2.0
 
 
 class Generator:
@@ -39,16 +42,19 @@ class Generator:
         device: str | None = None,
         text_encoder=None,
         registry: Registry | None = None,
+        memory: MemoryOptions | None = None,
     ) -> None:
         self.model = model or DEFAULT_VERSION
         self.external = self.model != DEFAULT_VERSION
         self.registry = registry or Registry(model_dir)
+        self.memory = memory or MemoryOptions()
         self._device = device
         self._text_encoder = text_encoder
         self._pipe = None
+        self._scheduler = None  # the checkpoint's own scheduler, for requests without a sampler
         self._base: str | None = None
         self._loaded_adapters: set[str] = set()
-        self._current: str | None = None
+        self._current: tuple[str, float | None] | None = None  # (version, lora_scale)
         self._lock = threading.RLock()
 
     # -- state -------------------------------------------------------------------------
@@ -69,7 +75,10 @@ class Generator:
     @property
     def active_version(self) -> str:
         """The version a request without ``version`` gets."""
-        return self.model if self.external else self.registry.active
+        active = self.registry.active
+        if self.external and active not in self.versions():
+            return self.model  # the registry's default names the embedded model
+        return active
 
     @property
     def limits(self) -> ModelLimits:
@@ -93,7 +102,24 @@ class Generator:
 
     def versions(self) -> list[str]:
         """Names of the versions this generator can serve."""
-        return [self.model] if self.external else self.registry.names()
+        if not self.external:
+            return self.registry.names()
+        return [self.model] + [v.name for v in self.registry.list() if self._runs_here(v)]
+
+    def _runs_here(self, version: Version) -> bool:
+        """Whether an adapter version sits (through its parents) on the external checkpoint."""
+        if version.kind != "adapter":
+            return False
+        try:
+            return self.registry.chain(version.name, base=self.model)[0].parent == self.model
+        except GenerationError:  # a broken chain belongs to no model
+            return False
+
+    def _adapters(self, name: str) -> list[Version]:
+        """The adapter versions to stack for version ``name``, outermost last."""
+        if self.external:
+            return [] if name == self.model else self.registry.chain(name, base=self.model)
+        return [v for v in self.registry.chain(name)[1:] if v.kind == "adapter"]
 
     # -- loading -----------------------------------------------------------------------
     def load(self) -> Generator:
@@ -103,40 +129,66 @@ class Generator:
                 from . import loaders
 
                 if self.external:
-                    self._pipe = loaders.load_external(self.model, self.device)
+                    self._set_pipe(loaders.load_external(self.model, self.device, self.memory))
+                    self._base = self.model
                 else:
-                    base = self.registry.chain(self.active_version)[0]
                     self.text_encoder.load()
-                    self._pipe = loaders.load_canvas(
-                        self.registry, base, self.device, self.text_encoder
-                    )
-                    self._base = base.name
-            self._use_version(self.active_version)
+                    self._load_canvas_base(self.registry.chain(self.active_version)[0])
+            active = self.active_version
+            self._use_version(active, 1.0 if self._adapters(active) else None)
         return self
 
-    def _use_version(self, name: str) -> None:
-        """Switch the loaded pipeline to a version: its base, plus its adapter if any."""
-        if self.external or name == self._current:
+    def _set_pipe(self, pipe) -> None:
+        """Adopt a freshly loaded pipeline; nothing is stacked on it yet."""
+        self._pipe, self._scheduler = pipe, pipe.scheduler
+        self._loaded_adapters, self._current = set(), None
+
+    def _load_canvas_base(self, base: Version) -> None:
+        """Load a canvas-shapes base version as the pipeline."""
+        from . import loaders
+
+        self._set_pipe(
+            loaders.load_canvas(self.registry, base, self.device, self.text_encoder, self.memory)
+        )
+        self._base = base.name
+
+    def _use_version(self, name: str, lora_scale: float | None) -> None:
+        """Switch the pipeline to a version: its base, plus its adapters at ``lora_scale``.
+
+        Adapters stay loaded once used (peft layers; switching is ``set_adapters``), and a base
+        request disables them, which gives the base's exact output. Weights come from
+        safetensors files only.
+        """
+        if (name, lora_scale) == self._current:
             return
         from . import loaders
 
-        chain = self.registry.chain(name)
-        if chain[0].name != self._base:
-            self._pipe = loaders.load_canvas(
-                self.registry, chain[0], self.device, self.text_encoder
-            )
-            self._base, self._loaded_adapters = chain[0].name, set()
-        adapters = [v for v in chain[1:] if v.kind == "adapter"]
+        if not self.external:
+            base = self.registry.chain(name)[0]
+            if base.name != self._base:
+                self._load_canvas_base(base)
+        adapters = self._adapters(name)
         for adapter in adapters:
             if adapter.name not in self._loaded_adapters:
                 loaders.load_adapter(self.registry, self._pipe, adapter)
                 self._loaded_adapters.add(adapter.name)
         if adapters:
+            # The requested version's own LoRA takes the request's weight; its parents full.
+            weights = [1.0] * (len(adapters) - 1) + [lora_scale]
             self._pipe.enable_lora()
-            self._pipe.set_adapters([a.name for a in adapters])
+            self._pipe.set_adapters([a.name for a in adapters], adapter_weights=weights)
         elif self._loaded_adapters:
             self._pipe.disable_lora()
-        self._current = name
+        self._current = (name, lora_scale)
+
+    def _use_sampler(self, sampler: str | None) -> None:
+        """Give the pipeline the request's sampler (``None``: the checkpoint's own scheduler)."""
+        from .samplers import build_scheduler
+
+        if sampler is None:
+            self._pipe.scheduler = self._scheduler
+        else:  # a fresh scheduler: they keep per-run state (step index, solver history)
+            self._pipe.scheduler = build_scheduler(sampler, self._scheduler.config)
 
     def unload_adapters(self) -> None:
         """Remove every loaded LoRA adapter; the base weights are restored exactly."""
@@ -144,7 +196,7 @@ class Generator:
             if self._loaded_adapters:
                 self._pipe.unload_lora_weights()
                 self._loaded_adapters = set()
-            self._current = self._base if not self.external else self._current
+            self._current = None
 
     # -- requests ----------------------------------------------------------------------
     def validate(self, req: GenerationRequest) -> GenerationRequest:
@@ -196,6 +248,12 @@ class Generator:
         version = req.version or self.active_version
         if version not in self.versions():
             raise InvalidGenerationRequest(f"unknown model version {version!r}", "version")
+        check_sampler(req.sampler, lim.samplers, self.external)
+        if self.external:
+            is_adapter = version != self.model
+        else:
+            is_adapter = self.registry.get(version).kind == "adapter"
+        lora_scale = _check_lora_scale(req.lora_scale, version, is_adapter)
         return GenerationRequest(
             prompt=req.prompt,
             negative_prompt=req.negative_prompt,
@@ -206,11 +264,21 @@ class Generator:
             guidance_scale=float(guidance),
             seed=req.seed,
             version=version,
+            sampler=req.sampler,
+            lora_scale=lora_scale,
         )
 
     def batch_key(self, req: GenerationRequest) -> tuple:
         """Requests with equal keys can run as one pipeline call; ``req`` comes from validate."""
-        return (req.version, req.width, req.height, req.steps, req.guidance_scale)
+        return (
+            req.version,
+            req.width,
+            req.height,
+            req.steps,
+            req.guidance_scale,
+            req.sampler,
+            req.lora_scale,
+        )
 
     def generate(
         self,
@@ -238,7 +306,7 @@ class Generator:
         key = self.batch_key(checked[0])
         if any(self.batch_key(r) != key for r in checked[1:]):
             raise InvalidGenerationRequest("requests in a batch must be compatible", "batch")
-        version, width, height, steps, guidance = key
+        version, width, height, steps, guidance, sampler, lora_scale = key
         seeds = [
             [
                 (r.seed + i) % (MAX_SEED + 1)
@@ -255,7 +323,8 @@ class Generator:
         with self._lock:
             t0 = time.perf_counter()
             self.load()
-            self._use_version(version)
+            self._use_version(version, lora_scale)
+            self._use_sampler(sampler)
             t1 = time.perf_counter()
             images = self._run(
                 prompts,
@@ -296,10 +365,11 @@ class Generator:
 
         def on_step_end(pipe, step: int, timestep, tensors: dict) -> dict:
             """After each denoising step: report progress, then stop if nobody wants the result."""
+            total = len(pipe.scheduler.timesteps)  # Heun and DPM2 run more timesteps than steps
             if progress is not None:
-                progress(step + 1, steps)
+                progress(step + 1, total)
             if cancel is not None and cancel():
-                raise GenerationCancelled(f"cancelled at step {step + 1} of {steps}")
+                raise GenerationCancelled(f"cancelled at step {step + 1} of {total}")
             return tensors
 
         if cancel is not None and cancel():
@@ -317,6 +387,27 @@ class Generator:
                 width=width,
                 callback_on_step_end=on_step_end,
             ).images
+
+
+def _check_lora_scale(scale, version: str, is_adapter: bool) -> float | None:
+    """The adapter weight to use: 1.0 by default; only adapter versions take one."""
+    if scale is None:
+        return 1.0 if is_adapter else None
+    if (
+        not isinstance(scale, int | float)
+        or isinstance(scale, bool)
+        or not math.isfinite(scale)
+        or not 0 <= scale <= MAX_LORA_SCALE
+    ):
+        raise InvalidGenerationRequest(
+            f"lora_scale must be between 0 and {MAX_LORA_SCALE:g}", "lora_scale"
+        )
+    if not is_adapter:
+        raise InvalidGenerationRequest(
+            f"lora_scale applies to LoRA adapter versions; {version!r} is a base model",
+            "lora_scale",
+        )
+    return float(scale)
 
 
 def _is_int(value) -> bool:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from .errors import ModelLoadError
-from .types import ModelLimits
+from .samplers import SAMPLERS, samplers_for
+from .types import MemoryOptions, ModelLimits
 from .versions import Registry, Version
+
+log = logging.getLogger(__name__)
+LORA_FILE = "pytorch_lora_weights.safetensors"
 
 CANVAS_LIMITS = ModelLimits(
     sizes=((32, 32),),
@@ -16,6 +21,9 @@ CANVAS_LIMITS = ModelLimits(
     max_steps=250,
     max_n=16,
     default_guidance_scale=3.0,
+    # Karras spacing is degenerate on canvas-shapes' cosine schedule (sigma_max ~ 20,000: most
+    # steps land on one timestep); the others keep the evaluation at 100% (docs/generation.md).
+    samplers=tuple(name for name in SAMPLERS if not name.endswith("_karras")),
 )
 
 
@@ -45,13 +53,17 @@ def _file_error(exc: Exception, folder: Path) -> ModelLoadError:
     return ModelLoadError(f"cannot load weights {files}: {exc}")
 
 
-def load_canvas(registry: Registry, base: Version, device: str, encoder):
+def load_canvas(
+    registry: Registry, base: Version, device: str, encoder, memory: MemoryOptions | None = None
+):
     """The canvas-shapes pipeline for a base version, on ``device``."""
     from diffusers import DDPMScheduler, UNet2DConditionModel
 
     from .pipeline import CanvasShapesPipeline
 
     registry.verify(base)
+    if memory is not None and memory.variant:
+        log.warning("canvas-shapes has one set of weights; variant %r is ignored", memory.variant)
     try:
         unet = UNet2DConditionModel.from_pretrained(
             str(base.path / "unet"), use_safetensors=True, dtype=dtype_for(device)
@@ -59,39 +71,77 @@ def load_canvas(registry: Registry, base: Version, device: str, encoder):
         scheduler = DDPMScheduler.from_pretrained(str(base.path / "scheduler"))
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise _file_error(exc, base.path) from exc
-    pipe = CanvasShapesPipeline(unet=unet.eval(), scheduler=scheduler).to(device)
+    pipe = CanvasShapesPipeline(unet=unet.eval(), scheduler=scheduler)
     pipe.set_progress_bar_config(disable=True)
     pipe.encoder = encoder
-    return pipe
+    return apply_memory_options(pipe, memory or MemoryOptions(), device)
 
 
 def load_adapter(registry: Registry, pipe, adapter: Version) -> None:
     """Load a LoRA adapter version into the pipeline under its own name."""
     registry.verify(adapter)
-    weights = adapter.path / "pytorch_lora_weights.safetensors"
+    weights = adapter.path / LORA_FILE
     if not weights.is_file():
         raise ModelLoadError(f"adapter {adapter.name!r}: missing weight file {weights}")
+    if not hasattr(pipe, "load_lora_weights"):
+        raise ModelLoadError(f"adapter {adapter.name!r}: {type(pipe).__name__} takes no LoRA")
     try:
-        pipe.load_lora_weights(str(adapter.path), adapter_name=adapter.name)
+        # use_safetensors=True: diffusers then never falls back to unpickling a .bin file.
+        pipe.load_lora_weights(
+            str(adapter.path),
+            weight_name=LORA_FILE,
+            use_safetensors=True,
+            adapter_name=adapter.name,
+        )
     except Exception as exc:  # safetensors, peft and diffusers raise a variety of types
         raise ModelLoadError(f"cannot load adapter weights {weights}: {exc}") from exc
 
 
-def load_external(model: str, device: str):
+def load_external(model: str, device: str, memory: MemoryOptions | None = None):
     """Any diffusers text-to-image checkpoint (folder or hub id) via the auto pipeline."""
     from diffusers import AutoPipelineForText2Image
 
+    memory = memory or MemoryOptions()
+    variant = {"variant": memory.variant} if memory.variant else {}
     try:
         pipe = AutoPipelineForText2Image.from_pretrained(
-            model, dtype=dtype_for(device), use_safetensors=True
+            model, dtype=dtype_for(device), use_safetensors=True, **variant
         )
     except Exception as exc:  # hub, config and weight errors all mean "cannot load"
-        raise ModelLoadError(f"cannot load model {model!r}: {exc}") from exc
+        named = f" (variant {memory.variant!r})" if memory.variant else ""
+        raise ModelLoadError(f"cannot load model {model!r}{named}: {exc}") from exc
     if getattr(pipe, "safety_checker", None) is not None:
         # Moderation is SafeCanvas's job (safety/), with verdicts that are logged and explained.
         pipe.safety_checker = None
-    pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
+    return apply_memory_options(pipe, memory, device)
+
+
+def apply_memory_options(pipe, memory: MemoryOptions, device: str):
+    """Place the pipeline on ``device`` with the operator's memory savers; returns it.
+
+    Offloading replaces ``pipe.to(device)``: accelerate's hooks move each component to the
+    device when it runs and back to the CPU after (``enable_model_cpu_offload``). Sequential
+    (per-layer) offload is not offered: with accelerate 1.15 its hooks fail on our CPU test
+    machines, so it could not be tested.
+    """
+    vae = getattr(pipe, "vae", None)
+    if memory.vae_tiling or memory.vae_slicing:
+        if vae is None:
+            log.warning("VAE tiling/slicing has no effect: %s has no VAE", type(pipe).__name__)
+        else:
+            if memory.vae_tiling:
+                vae.enable_tiling()
+            if memory.vae_slicing:
+                vae.enable_slicing()
+    if memory.attention_slicing != "off":
+        size = memory.attention_slicing
+        pipe.enable_attention_slicing(int(size) if size.isdigit() else size)
+    if not memory.cpu_offload:
+        return pipe.to(device)
+    if device == "cpu":
+        log.warning("model CPU offload on a CPU-only host saves nothing; it is for GPU servers")
+    pipe.enable_model_cpu_offload(device=device)
     return pipe
 
 
@@ -101,7 +151,7 @@ def external_limits(model: str, pipe=None) -> ModelLimits:
     size = 512
     if pipe is not None and getattr(pipe, "unet", None) is not None:
         size = int(pipe.unet.config.sample_size) * int(getattr(pipe, "vae_scale_factor", 8))
-        return _limits_for(model, size)
+        return _limits_for(model, size, type(pipe.scheduler).__name__)
     unet_cfg = folder / "unet" / "config.json"
     vae_cfg = folder / "vae" / "config.json"
     if unet_cfg.is_file():
@@ -112,10 +162,14 @@ def external_limits(model: str, pipe=None) -> ModelLimits:
         size = int(sample) * 2 ** (blocks - 1)
     elif "xl" in model.lower():
         size = 1024
-    return _limits_for(model, size)
+    scheduler_cfg = folder / "scheduler" / "scheduler_config.json"
+    scheduler = None
+    if scheduler_cfg.is_file():
+        scheduler = json.loads(scheduler_cfg.read_text()).get("_class_name")
+    return _limits_for(model, size, scheduler)
 
 
-def _limits_for(model: str, size: int) -> ModelLimits:
+def _limits_for(model: str, size: int, scheduler: str | None) -> ModelLimits:
     """Sizes and defaults for a checkpoint whose native resolution is ``size``."""
     turbo = "turbo" in model.lower()
     sizes = [(size, size)]
@@ -129,4 +183,5 @@ def _limits_for(model: str, size: int) -> ModelLimits:
         max_steps=150,
         max_n=4,
         default_guidance_scale=0.0 if turbo else 7.5,
+        samplers=samplers_for(scheduler),
     )

@@ -8,6 +8,7 @@ and is never written next to the weights.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -41,7 +42,7 @@ class CanvasShapesPipeline(DiffusionPipeline, StableDiffusionLoraLoaderMixin):
         if self.encoder is None:
             raise RuntimeError("CanvasShapesPipeline.encoder is not set")
         states = self.encoder.token_states(list(prompts), PROMPT_TOKENS)
-        return states.to(device=self.unet.device, dtype=self.unet.dtype)
+        return states.to(device=self._execution_device, dtype=self.unet.dtype)
 
     @torch.inference_mode()
     def __call__(
@@ -81,21 +82,25 @@ class CanvasShapesPipeline(DiffusionPipeline, StableDiffusionLoraLoaderMixin):
 
         # 2. Initial noise drawn per image, so a seed gives the same image alone or batched.
         shape = (batch, self.unet.config.in_channels, height, width)
+        self.scheduler.set_timesteps(num_inference_steps, device=self._execution_device)
         latents = randn_tensor(
-            shape, generator=generator, device=self.unet.device, dtype=self.unet.dtype
+            shape, generator=generator, device=self._execution_device, dtype=self.unet.dtype
         )
-        self.scheduler.set_timesteps(num_inference_steps, device=self.unet.device)
+        latents = latents * self.scheduler.init_noise_sigma  # 1 for DDPM; sigma_max for Euler
+        # Only stochastic samplers draw noise while stepping; the others take no generator.
+        step_kwargs = {"generator": generator} if _accepts(self.scheduler.step, "generator") else {}
 
         # 3. Denoising loop.
         for i, t in enumerate(self.scheduler.timesteps):
             model_in = torch.cat([latents, latents]) if use_cfg else latents
+            model_in = self.scheduler.scale_model_input(model_in, t)
             out = self.unet(
                 model_in, t, encoder_hidden_states=cond, class_labels=class_labels
             ).sample
             if use_cfg:
                 uncond, text = out.chunk(2)
                 out = uncond + guidance_scale * (text - uncond)
-            latents = self.scheduler.step(out, t, latents, generator=generator).prev_sample
+            latents = self.scheduler.step(out, t, latents, **step_kwargs).prev_sample
             if callback_on_step_end is not None:
                 outputs = callback_on_step_end(self, i, t, {"latents": latents})
                 latents = outputs.pop("latents", latents)
@@ -104,6 +109,11 @@ class CanvasShapesPipeline(DiffusionPipeline, StableDiffusionLoraLoaderMixin):
         sample = latents.clamp(-1, 1)
         images = sample if output_type == "pt" else to_pil(sample)
         return ImagePipelineOutput(images=images) if return_dict else (images,)
+
+
+def _accepts(func, name: str) -> bool:
+    """Whether ``func`` takes a keyword argument called ``name``."""
+    return name in inspect.signature(func).parameters
 
 
 def to_pil(sample: torch.Tensor) -> list:

@@ -23,6 +23,8 @@ class GenerationRequest:
     guidance_scale: float | None = None
     seed: int | None = None
     version: str | None = None
+    sampler: str | None = None  # a name from generation.samplers; None: the model's own
+    lora_scale: float | None = None  # weight of an adapter version's LoRA (1.0 when omitted)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,23 @@ class ModelLimits:
     max_n: int
     default_guidance_scale: float
     max_prompt_chars: int = 1000
+    samplers: tuple[str, ...] = ()  # the sampler names this model accepts
+
+
+@dataclass(frozen=True)
+class MemoryOptions:
+    """Operator settings that trade speed for accelerator memory (diffusers' own switches).
+
+    ``cpu_offload``: ``enable_model_cpu_offload`` (one component on the accelerator at a
+    time). ``attention_slicing``: ``"off"``, ``"auto"``, ``"max"`` or a slice size.
+    ``variant``: load ``*.<variant>.safetensors`` files, e.g. ``"fp16"``.
+    """
+
+    cpu_offload: bool = False
+    vae_tiling: bool = False
+    vae_slicing: bool = False
+    attention_slicing: str = "off"
+    variant: str | None = None
 
 
 # Called after each denoising step with (step_done, total_steps).

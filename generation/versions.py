@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shutil
 import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
@@ -22,6 +24,7 @@ SHIPPED_DIR = Path(__file__).parent / "models"
 DEFAULT_VERSION = "canvas-shapes"
 METADATA = "version.json"
 STATE = "active.json"
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")  # a folder name on any filesystem
 
 
 @dataclass(frozen=True)
@@ -174,10 +177,14 @@ class Registry:
             write_json_atomic(self.model_dir / STATE, state)
             return self.get(state["active"])
 
-    def chain(self, name: str) -> list[Version]:
-        """The version and its ancestors, base first."""
+    def chain(self, name: str, base: str | None = None) -> list[Version]:
+        """The version and its ancestors, base first.
+
+        ``base`` names an external checkpoint (not a registry version) that adapters may sit
+        on: the walk stops below it, so the chain holds the adapters only.
+        """
         chain = [self.get(name)]
-        while chain[0].parent:
+        while chain[0].parent and chain[0].parent != base:
             chain.insert(0, self.get(chain[0].parent))
             if len(chain) > 8:
                 raise ModelLoadError(f"version {name!r} has a parent cycle")
@@ -195,6 +202,33 @@ class Registry:
             raise ModelLoadError(
                 f"version {version.name!r}: weight file changed or corrupt (hash mismatch): {names}"
             )
+
+    def add_adapter(self, weights: Path, name: str, parent: str) -> Version:
+        """Register a LoRA safetensors file as an adapter version on ``parent``.
+
+        ``parent`` is a registry version or the external checkpoint as ``SAFECANVAS_MODEL``
+        names it. The file is copied into the model dir; only its safetensors header is read.
+
+        Raises:
+            GenerationError: the name is taken, or the file is not a safetensors file.
+        """
+        from safetensors import SafetensorError, safe_open
+
+        if not NAME_PATTERN.match(name):
+            raise GenerationError(f"{name!r}: use lower-case letters, digits, '.', '_', '-'")
+        if name in self.names():
+            raise GenerationError(f"a version called {name!r} exists already")
+        try:
+            with safe_open(str(weights), framework="pt") as handle:
+                if not list(handle.keys()):
+                    raise GenerationError(f"{weights} holds no tensors")
+        except (OSError, SafetensorError) as exc:
+            raise GenerationError(f"{weights} is not a readable safetensors file: {exc}") from exc
+        folder = self.model_dir / name
+        folder.mkdir(parents=True)
+        shutil.copyfile(weights, folder / "pytorch_lora_weights.safetensors")
+        write_metadata(folder, name, "adapter", parent, source=str(weights))
+        return self.get(name)
 
     def set_evaluation(self, name: str, evaluation: dict) -> None:
         """Record evaluation figures in the version's metadata."""

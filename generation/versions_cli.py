@@ -1,4 +1,4 @@
-"""``python -m generation versions list | show NAME | activate NAME | rollback``."""
+"""``python -m generation versions list | show NAME | activate NAME | rollback | add-lora``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     sub.add_parser("show", parents=[common], help="one version's details").add_argument("name")
     sub.add_parser("activate", parents=[common], help="make a version active").add_argument("name")
     sub.add_parser("rollback", parents=[common], help="re-activate the previous version")
+    add = sub.add_parser("add-lora", parents=[common], help="register a LoRA safetensors file")
+    add.add_argument("file", help="LoRA weights (.safetensors: diffusers, kohya or peft layout)")
+    add.add_argument("--name", required=True, help="name of the new adapter version")
+    add.add_argument(
+        "--base",
+        required=True,
+        help="what it adapts: a version name, or the checkpoint exactly as SAFECANVAS_MODEL says",
+    )
     args = p.parse_args(argv)
     args.model_dir = getattr(args, "model_dir", "instance/models")
     args.json = getattr(args, "json", False)
@@ -70,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
                 indent=1,
             )
         )
+        return 0
+    if args.action == "add-lora":
+        from pathlib import Path
+
+        version = registry.add_adapter(Path(args.file), args.name, args.base)
+        print(f"added adapter version {version.name} on {version.parent}")
         return 0
     version = registry.activate(args.name) if args.action == "activate" else registry.rollback()
     print(f"active version: {version.name}")

@@ -60,6 +60,22 @@ def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
     return raw
 
 
+def _slicing(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value in {"off", "auto", "max"} or (value.isdigit() and int(value) > 0):
+        return value
+    raise ConfigError(f"SAFECANVAS_{name} must be off, auto, max or a slice size, got {raw!r}")
+
+
+def _variant(name: str, raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if not value.replace("_", "").isalnum():
+        raise ConfigError(f"SAFECANVAS_{name} must be a weight-file variant like fp16, got {raw!r}")
+    return value
+
+
 # name -> (default, parser). Defaults are strings so they go through the same checks.
 SETTINGS: dict[str, tuple[str | None, Any]] = {
     "SECRET_KEY": (None, lambda n, v: v),
@@ -67,6 +83,11 @@ SETTINGS: dict[str, tuple[str | None, Any]] = {
     "MODEL": ("canvas-shapes", lambda n, v: v),
     "MODEL_DIR": (None, lambda n, v: v),
     "IMAGE_DIR": (None, lambda n, v: v),
+    "MODEL_CPU_OFFLOAD": ("false", _bool),
+    "VAE_TILING": ("false", _bool),
+    "VAE_SLICING": ("false", _bool),
+    "ATTENTION_SLICING": ("off", _slicing),
+    "MODEL_VARIANT": ("", _variant),
     "LOAD_MODELS": ("background", lambda n, v: _choice(n, v, ("eager", "background", "off"))),
     "RATE_LIMIT": ("10/minute;200/day", _rate),
     "FORM_RATE_LIMIT": ("10/minute;200/day", _rate),

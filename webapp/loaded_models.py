@@ -33,7 +33,7 @@ class LoadedModels:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> LoadedModels:
         """The configured model and the moderation chain, sharing one text encoder."""
-        from generation import Generator
+        from generation import Generator, MemoryOptions
         from safety import Moderation
         from textencoder import TextEncoder
 
@@ -43,6 +43,13 @@ class LoadedModels:
             model=config["SAFECANVAS_MODEL"],
             model_dir=config["SAFECANVAS_MODEL_DIR"],
             text_encoder=encoder,
+            memory=MemoryOptions(
+                cpu_offload=config["SAFECANVAS_MODEL_CPU_OFFLOAD"],
+                vae_tiling=config["SAFECANVAS_VAE_TILING"],
+                vae_slicing=config["SAFECANVAS_VAE_SLICING"],
+                attention_slicing=config["SAFECANVAS_ATTENTION_SLICING"],
+                variant=config["SAFECANVAS_MODEL_VARIANT"],
+            ),
         )
         moderation = Moderation(
             encoder=encoder, image_threshold=config["SAFECANVAS_IMAGE_NSFW_THRESHOLD"]

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from generation.generator import MAX_GUIDANCE, MAX_SEED  # one bound for the model and the API
+from generation.generator import MAX_GUIDANCE, MAX_LORA_SCALE, MAX_SEED  # one bound each
 from generation.types import GenerationRequest, ModelLimits
 from webapp.errors import InvalidRequest
 
@@ -38,6 +38,18 @@ FIELDS: tuple[Field, ...] = (
     Field("guidance_scale", "number", "Classifier-free guidance.", minimum=0, maximum=MAX_GUIDANCE),
     Field("seed", "integer", "Seed of the first image.", minimum=0, maximum=MAX_SEED),
     Field("model", "string", "Model version; the active one when omitted."),
+    Field(
+        "sampler",
+        "string",
+        "Sampler (A1111-style name, e.g. euler_a, dpmpp_2m); the model's own when omitted.",
+    ),
+    Field(
+        "lora_scale",
+        "number",
+        "Weight of a LoRA adapter version (1 when omitted).",
+        minimum=0,
+        maximum=MAX_LORA_SCALE,
+    ),
 )
 BY_NAME = {f.name: f for f in FIELDS}
 
@@ -157,6 +169,8 @@ def _to_request(values: dict[str, Any], limits: ModelLimits | None) -> Generatio
         guidance_scale=values.get("guidance_scale"),
         seed=values.get("seed"),
         version=values.get("model"),
+        sampler=values.get("sampler"),
+        lora_scale=values.get("lora_scale"),
     )
 
 
@@ -172,4 +186,6 @@ def request_params(req: GenerationRequest) -> dict[str, Any]:
         "guidance_scale": req.guidance_scale,
         "seed": req.seed,
         "model": req.version,
+        "sampler": req.sampler,
+        "lora_scale": req.lora_scale,
     }

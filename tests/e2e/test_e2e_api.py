@@ -118,7 +118,7 @@ def test_cancel_a_queued_and_a_running_job(server, keys):
 
 def test_openai_client_generates_and_raises_on_refusal(server, keys):
     size = _limits(server)["size"]["enum"][0]
-    steps = {"steps": FEW_STEPS}  # our extension, sent as extra JSON
+    steps = {"steps": FEW_STEPS, "sampler": "euler_a"}  # our extensions, sent as extra JSON
     url = server.url("/v1")
     with openai.OpenAI(base_url=url, api_key=keys["user"], max_retries=0, timeout=120) as client:
         result = client.images.generate(
@@ -140,6 +140,8 @@ def test_openai_client_generates_and_raises_on_refusal(server, keys):
         ('{"prompt": "x", "n": 100}', "n"),
         ('{"prompt": "x", "size": "abc"}', "size"),
         ('{"prompt": "x", "steps": -1}', "steps"),
+        ('{"prompt": "x", "sampler": "k_euler"}', "sampler"),
+        ('{"prompt": "x", "lora_scale": 0.5}', "lora_scale"),  # the base takes no LoRA weight
         ('{"prompt": ["x"]}', "prompt"),
         ("not json at all", None),
     ],

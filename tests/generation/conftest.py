@@ -127,3 +127,28 @@ def build_tiny_sd(folder: Path) -> Path:
     )
     pipe.save_pretrained(str(folder), safe_serialization=True)
     return folder
+
+
+def build_tiny_lora(model: Path, out: Path, seed: int = 1) -> Path:
+    """A random LoRA (rank 2, on the attention projections) for ``build_tiny_sd``'s UNet.
+
+    peft's ``init_lora_weights=False`` makes both LoRA matrices random, so the adapter visibly
+    changes the output; the file is what diffusers' ``save_lora_weights`` writes.
+    """
+    import torch
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    unet = UNet2DConditionModel.from_pretrained(str(model / "unet"))
+    torch.manual_seed(seed)
+    targets = ["to_q", "to_k", "to_v", "to_out.0"]
+    unet.add_adapter(LoraConfig(r=2, lora_alpha=2, init_lora_weights=False, target_modules=targets))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    StableDiffusionPipeline.save_lora_weights(
+        str(out.parent),
+        unet_lora_layers=get_peft_model_state_dict(unet),
+        weight_name=out.name,
+        safe_serialization=True,
+    )
+    return out

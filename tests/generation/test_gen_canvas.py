@@ -108,3 +108,32 @@ def test_the_pipeline_follows_diffusers_step_end_protocol(generator):
     assert steps == list(range(FAST_STEPS)) and not out.images.any()
     with pytest.raises(ValueError, match="callback_on_step_end_tensor_inputs"):
         pipe(prompt=[PROMPT], callback_on_step_end_tensor_inputs=["prompt_embeds"])
+
+
+@pytest.mark.parametrize("sampler", ["dpmpp_2m", "euler_a"])
+def test_other_samplers_draw_the_prompt(generator, sampler):
+    from generation.analysis import analyse
+
+    seen = []
+    req = GenerationRequest("two red circles on a blue background", seed=1, sampler=sampler)
+    result = generator.generate(req, progress=lambda s, t: seen.append(generator._pipe.scheduler))
+    found = analyse(result.images[0].image)
+    assert (found.colour, found.background, found.count) == ("red", "blue", 2)
+    scheduler = seen[-1]
+    assert scheduler.config.prediction_type == "v_prediction"  # canvas-shapes' own, carried
+    if sampler.startswith("dpmpp"):  # its clip_sample becomes the solver's thresholding
+        assert scheduler.config.thresholding and scheduler.config.sample_max_value == 1.0
+
+
+def test_the_ddpm_sampler_is_the_models_own(generator):
+    own = generator.generate(request(seed=2)).images[0].image
+    ddpm = generator.generate(request(seed=2, sampler="ddpm")).images[0].image
+    assert (pixels(own) == pixels(ddpm)).all()
+
+
+def test_karras_samplers_are_refused_with_the_reason(generator):
+    from generation import InvalidGenerationRequest
+
+    with pytest.raises(InvalidGenerationRequest, match="cosine noise schedule") as info:
+        generator.validate(request(sampler="dpmpp_2m_karras"))
+    assert info.value.field == "sampler" and "euler_a" in str(info.value)

@@ -29,6 +29,7 @@ LIMITS = ModelLimits(
     max_n=4,
     default_guidance_scale=3.0,
     max_prompt_chars=200,
+    samplers=("euler", "euler_a"),
 )
 
 

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from tests.webapp.helpers import bearer, wait_final
+from webapp.loaded_models import get_loaded_models
 
 
 def test_sync_images_answer_urls_seeds_and_pngs(client, api_key):
@@ -112,6 +113,19 @@ def test_cancel_a_running_job(client, api_key, fake_generator):
     assert again.status_code == 200 and again.get_json()["status"] == "cancelled"
 
 
+def test_sampler_and_lora_scale_reach_the_job(fake_app, client, api_key):
+    from webapp.db import session_factory, session_scope
+    from webapp.models import Job
+
+    get_loaded_models(fake_app).generator.version_names.append("fake-style")  # an adapter
+    body = {"prompt": "x", "model": "fake-style", "sampler": "euler_a", "lora_scale": 0.5}
+    job = client.post("/api/v1/jobs", json=body, headers=bearer(api_key)).get_json()
+    assert wait_final(client, job["id"], api_key)["status"] == "succeeded"
+    with session_scope(session_factory(fake_app)) as session:
+        params = session.get(Job, job["id"]).params
+    assert (params["sampler"], params["lora_scale"]) == ("euler_a", 0.5)
+
+
 def test_cancel_a_finished_job_is_409(client, api_key):
     job = client.post("/api/v1/jobs", json={"prompt": "x"}, headers=bearer(api_key)).get_json()
     wait_final(client, job["id"], api_key)
@@ -139,6 +153,10 @@ def test_cancel_a_finished_job_is_409(client, api_key):
         ({"prompt": "x", "seed": -5}, "seed", "between 0 and"),
         ({"prompt": "x", "width": 32}, "height", "required with the other"),
         ({"prompt": "x", "model": "nope"}, "model", "unknown model version"),
+        ({"prompt": "x", "sampler": 3}, "sampler", "must be a string"),
+        ({"prompt": "x", "sampler": "k_lms"}, "sampler", "unknown sampler"),
+        ({"prompt": "x", "lora_scale": 1}, "lora_scale", "applies to LoRA adapter versions"),
+        ({"prompt": "x", "lora_scale": 3}, "lora_scale", "between 0 and 2"),
         ({"prompt": "x", "colour": "red"}, "colour", "Unknown field"),
         ({"prompt": "x", "response_format": "gif"}, "response_format", "must be one of"),
         (["prompt"], None, "must be a JSON object"),
@@ -191,6 +209,8 @@ def test_openapi_document_uses_the_validator_fields(client, api_key):
     props = schema["schema"]["properties"]
     assert props["n"]["maximum"] == 4 and props["steps"]["maximum"] == 50
     assert props["size"]["enum"] == ["32x32", "64x64"]
+    assert props["sampler"]["enum"] == ["euler", "euler_a"]  # the loaded model's
+    assert (props["lora_scale"]["minimum"], props["lora_scale"]["maximum"]) == (0, 2)
     assert props["prompt"]["maxLength"] == 200
     assert schema["schema"]["additionalProperties"] is False
     body = {"prompt": "x", "n": props["n"]["maximum"] + 1}

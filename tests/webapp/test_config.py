@@ -44,6 +44,9 @@ def test_environment_overrides(tmp_path):
         ("LOAD_MODELS", "sometimes", "SAFECANVAS_LOAD_MODELS must be one of"),
         ("IMAGE_NSFW_THRESHOLD", "2", "SAFECANVAS_IMAGE_NSFW_THRESHOLD must be between"),
         ("LOG_LEVEL", "LOUD", "SAFECANVAS_LOG_LEVEL must be one of"),
+        ("MODEL_CPU_OFFLOAD", "sometimes", "SAFECANVAS_MODEL_CPU_OFFLOAD must be true or false"),
+        ("ATTENTION_SLICING", "0", "SAFECANVAS_ATTENTION_SLICING must be off, auto, max"),
+        ("MODEL_VARIANT", "../fp16", "SAFECANVAS_MODEL_VARIANT must be a weight-file variant"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, name, value, message):
@@ -56,3 +59,33 @@ def test_bad_config_fails_at_start_up(tmp_path, monkeypatch):
     monkeypatch.setenv("SAFECANVAS_BATCH_MAX", "-3")
     with pytest.raises(ConfigError, match="SAFECANVAS_BATCH_MAX"):
         create_app()
+
+
+def test_memory_options_reach_the_generator(tmp_path):
+    from generation import MemoryOptions
+    from webapp.config import test_config
+    from webapp.loaded_models import get_loaded_models
+
+    env = {
+        "SAFECANVAS_MODEL_CPU_OFFLOAD": "true",
+        "SAFECANVAS_VAE_TILING": "yes",
+        "SAFECANVAS_ATTENTION_SLICING": "4",
+        "SAFECANVAS_MODEL_VARIANT": "fp16",
+    }
+    parsed = Config.from_env(env, str(tmp_path))
+    memory = {k: v for k, v in parsed.items() if k.removeprefix("SAFECANVAS_") in MEMORY_KEYS}
+    generator = get_loaded_models(create_app(test_config(str(tmp_path), **memory))).generator
+    assert generator.memory == MemoryOptions(
+        cpu_offload=True, vae_tiling=True, attention_slicing="4", variant="fp16"
+    )
+    defaults = Config.from_env({}, str(tmp_path))
+    assert [defaults[f"SAFECANVAS_{k}"] for k in MEMORY_KEYS] == [False, False, False, "off", None]
+
+
+MEMORY_KEYS = (
+    "MODEL_CPU_OFFLOAD",
+    "VAE_TILING",
+    "VAE_SLICING",
+    "ATTENTION_SLICING",
+    "MODEL_VARIANT",
+)

@@ -17,7 +17,17 @@ bp.before_request(require_api_key)
 OPENAI_FORMATS = ("url", "b64_json")
 # Options OpenAI clients may send that have no meaning for our models; accepted, unused.
 IGNORED = ("quality", "style", "background", "moderation", "output_format", "output_compression")
-PASSED = ("prompt", "n", "size", "seed", "negative_prompt", "steps", "guidance_scale")
+PASSED = (
+    "prompt",
+    "n",
+    "size",
+    "seed",
+    "negative_prompt",
+    "steps",
+    "guidance_scale",
+    "sampler",
+    "lora_scale",
+)
 
 
 def openai_params(body: dict[str, Any]) -> dict[str, Any]:

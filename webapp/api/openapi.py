@@ -37,6 +37,8 @@ def field_schema(limits: Any) -> dict[str, Any]:
                 schema["maximum"] = high
         if f.name == "size" and limits is not None:
             schema["enum"] = [f"{w}x{h}" for w, h in limits.sizes]
+        if f.name == "sampler" and limits is not None and limits.samplers:
+            schema["enum"] = list(limits.samplers)
         props[f.name] = schema
     return props
 
