@@ -70,7 +70,7 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
     from webapp.admin import routes as admin_pages
     from webapp.api import admin as admin_api
     from webapp.api import openai as openai_api
-    from webapp.api import openapi
+    from webapp.api import openapi, signed_images
     from webapp.api import routes as api
 
     # App-wide parts: each module's init_app binds it to this app (state in app.extensions).
@@ -85,7 +85,8 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
     browser.init_app(app)
     cli.init_app(app)
     # Blueprints: each module holds its views and its `bp`.
-    for area in (health, metrics, api, admin_api, openai_api, openapi, studio, admin_pages):
+    areas = (health, metrics, api, signed_images, admin_api, openai_api, openapi, studio)
+    for area in (*areas, admin_pages):
         app.register_blueprint(area.bp)
     return app
 

@@ -98,6 +98,7 @@ SETTINGS: dict[str, tuple[str | None, Any]] = {
     "BATCH_MAX": ("4", lambda n, v: _int(n, v, 1)),
     "BATCH_WAIT_MS": ("50", lambda n, v: _int(n, v, 0)),
     "JOB_TIMEOUT_S": ("600", lambda n, v: _int(n, v, 1)),
+    "IMAGE_URL_TTL_S": ("3600", lambda n, v: _int(n, v, 1)),
     "IMAGE_NSFW_THRESHOLD": (None, lambda n, v: _float(n, v, 0.0, 1.0)),
     "IP_HASH_SALT": (None, lambda n, v: v),
     "METRICS_TOKEN": (None, lambda n, v: v),

@@ -151,3 +151,30 @@ def test_bad_input_over_http_is_400(server, keys, data, param):
     response = requests.post(server.url("/api/v1/images"), data=data, headers=headers, timeout=30)
     assert response.status_code == 400
     assert response.json()["error"]["param"] == param and response.json()["error"]["message"]
+
+
+def test_openai_client_gets_a_url_that_a_plain_get_downloads(server, keys):
+    size = _limits(server)["size"]["enum"][0]
+    url = server.url("/v1")
+    with openai.OpenAI(base_url=url, api_key=keys["user"], max_retries=0, timeout=120) as client:
+        result = client.images.generate(
+            prompt=BENIGN, n=1, size=size, response_format="url", extra_body={"steps": FEW_STEPS}
+        )
+        models = [model.id for model in client.models.list()]
+    image_url = result.data[0].url
+    png = requests.get(image_url, timeout=10)  # no key, as a chat UI's <img> fetches it
+    assert png.status_code == 200 and png.headers["Content-Type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG")
+    assert "private" in png.headers["Cache-Control"]
+    tampered = image_url.replace("/signed/", "/signed/x", 1)
+    assert requests.get(tampered, timeout=10).status_code == 403
+    assert models and models[0] == _active_model(server, keys)
+
+
+def _active_model(server, keys) -> str:
+    """The model a request without one gets, as the native API reports it."""
+    body = {"prompt": BENIGN, "steps": 1}
+    job = requests.post(
+        server.url("/api/v1/jobs"), json=body, headers=_auth(keys["user"]), timeout=30
+    )
+    return _wait(server, keys["user"], job.json()["id"])["model"]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, jsonify, url_for
+from flask import Blueprint, jsonify
 
 from webapp.api import generate_sync, json_object, png_base64, response_format
+from webapp.api.signed_images import signed_image_url
 from webapp.auth import require_api_key
 from webapp.errors import InvalidRequest
 from webapp.limits import api_limit
+from webapp.loaded_models import get_loaded_models
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 bp.before_request(require_api_key)
@@ -56,9 +60,30 @@ def generations():
     view = generate_sync(openai_params(body), "openai")
     if fmt == "b64_json":
         data = [{"b64_json": png_base64(image["id"])} for image in view["images"]]
-    else:
-        data = [
-            {"url": url_for("api.image_file", image_id=image["id"], _external=True)}
-            for image in view["images"]
-        ]
+    else:  # signed: an <img> in a chat UI loads it without our key, for an hour
+        data = [{"url": signed_image_url(image["id"])} for image in view["images"]]
     return jsonify(created=view["created"], data=data)
+
+
+@bp.get("/models")
+def list_models():
+    """The servable model versions, as OpenAI's model list (the active one first)."""
+    gen = get_loaded_models().generator
+    names = sorted(gen.versions(), key=lambda name: name != gen.active_version)
+    data = [
+        {"id": name, "object": "model", "created": _created(gen, name), "owned_by": "safecanvas"}
+        for name in names
+    ]
+    return jsonify(object="list", data=data)
+
+
+def _created(gen, name: str) -> int:
+    """When a version was made (Unix time): its registry record, else its folder's date."""
+    if name in gen.registry.names():
+        created = gen.registry.get(name).created
+        try:
+            return int(datetime.fromisoformat(created).timestamp())
+        except ValueError:
+            return 0
+    folder = Path(name)
+    return int(folder.stat().st_mtime) if folder.exists() else 0

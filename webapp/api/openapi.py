@@ -175,12 +175,30 @@ def build_document(limits: Any) -> dict[str, Any]:
         ("/api/v1/jobs/{job_id}/events", "get", "Job events", sse, (401, 404), None, job_id),
         ("/api/v1/images/{image_id}.png", "get", "An image", png, (401, 404), None, image_id),
         (
+            "/api/v1/images/signed/{token}.png",
+            "get",
+            "An image by its signed URL (no key; expires)",
+            png,
+            (403, 404),
+            None,
+            [_path_param("token")],
+        ),
+        (
             "/v1/images/generations",
             "post",
             "OpenAI-compatible generation",
             _ok("Images"),
             GENERATING,
             bodies["openai"],
+            None,
+        ),
+        (
+            "/v1/models",
+            "get",
+            "Servable models (OpenAI-compatible)",
+            _ok("Models"),
+            (401,),
+            None,
             None,
         ),
         (
@@ -206,6 +224,7 @@ def build_document(limits: Any) -> dict[str, Any]:
     for path, method, summary, ok, errors, body, params in ops:
         paths.setdefault(path, {})[method] = _op(summary, ok | _errors(*errors), body, params)
     _link_jobs(paths)
+    paths["/api/v1/images/signed/{token}.png"]["get"]["security"] = []  # the URL is the key
     return {
         "openapi": "3.1.0",
         "info": {"title": "SafeCanvas API", "version": "1"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, send_file, url_for
 
 from webapp.api import generate_sync, json_object, png_base64, response_format
+from webapp.api.signed_images import signed_image_url
 from webapp.auth import require_api_key
 from webapp.generation_service import get_generation_service
 from webapp.job_views import sse_response
@@ -25,8 +26,11 @@ def create_images():
     view = generate_sync(body, "api")
     images = []
     for image in view["images"]:
-        item = {"url": url_for("api.image_file", image_id=image["id"], _external=True)}
-        item["seed"] = image["seed"]
+        item = {
+            "url": url_for("api.image_file", image_id=image["id"], _external=True),
+            "signed_url": signed_image_url(image["id"]),
+            "seed": image["seed"],
+        }
         if fmt == "b64_png":
             item["b64_png"] = png_base64(image["id"])
         images.append(item)
