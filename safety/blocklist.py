@@ -14,6 +14,7 @@ from safety.verdict import CATEGORIES, Verdict, order_categories, refusal_reason
 
 DATA_DIR = Path(__file__).with_name("data")
 MODES = ("", "exact", "substring")
+SEVERITIES = ("refuse", "guard")
 CONTEXT_KINDS = ("minor", "suggestive", "clothing")
 _DIGIT = re.compile(r"\d")
 _AGE = re.compile(r"\b(\d{1,2})\s*-?\s*(?:(?:years?|yrs?)\s*-?\s*old|yo|y/o)\b")
@@ -21,12 +22,29 @@ _AGE = re.compile(r"\b(\d{1,2})\s*-?\s*(?:(?:years?|yrs?)\s*-?\s*old|yo|y/o)\b")
 
 @dataclass(frozen=True)
 class BlocklistResult:
-    """What the blocklist found in one text."""
+    """What the blocklist found in one text.
+
+    ``categories`` (from ``refuse`` terms) mean a refusal. ``borderline_categories`` come from
+    ``guard`` terms in categories not refused: what the policy calls borderline (lingerie,
+    "covered in blood"), for a graded verdict to generate with safeguards and log for review.
+    """
 
     categories: tuple[str, ...]
     matched_terms: tuple[str, ...]
     mentions_minor: bool
     suggestive: bool
+    borderline_categories: tuple[str, ...] = ()
+    borderline_terms: tuple[str, ...] = ()
+
+    @property
+    def refused(self) -> bool:
+        """True when a refuse term (or a minor in a sexual context) was found."""
+        return bool(self.categories)
+
+    @property
+    def borderline(self) -> bool:
+        """True when only guard terms were found: allowed by this stage, with safeguards."""
+        return not self.categories and bool(self.borderline_categories)
 
 
 def _rows(path: Path, min_cols: int) -> list[tuple[int, list[str]]]:
@@ -47,14 +65,17 @@ def _rows(path: Path, min_cols: int) -> list[tuple[int, list[str]]]:
 
 
 def load_terms(path: Path) -> list[Term]:
-    """Parse ``term<TAB>categories[<TAB>mode[<TAB>source]]``; raise on any malformed line."""
+    """Parse ``term<TAB>categories[<TAB>mode[<TAB>source[<TAB>severity]]]``; raise on any
+    malformed line. Severity: empty or ``refuse``, or ``guard`` (borderline)."""
     terms = []
     for number, cols in _rows(path, 2):
         labels = tuple(c.strip() for c in cols[1].split(",") if c.strip())
         mode = cols[2].strip() if len(cols) > 2 else ""
-        if not labels or any(c not in CATEGORIES for c in labels) or mode not in MODES:
+        severity = (cols[4].strip() if len(cols) > 4 else "") or "refuse"
+        bad_labels = not labels or any(c not in CATEGORIES for c in labels)
+        if bad_labels or mode not in MODES or severity not in SEVERITIES:
             raise ModerationUnavailable(f"blocklist file corrupt: {path.name} line {number}")
-        term = make_term(cols[0], labels, mode)
+        term = make_term(cols[0], labels, mode, severity)
         if term is not None:
             terms.append(term)
     if not terms:
@@ -99,17 +120,23 @@ class Blocklist:
         if self._lexicon is None:
             raise ModerationUnavailable("blocklist not loaded")
         found = self._lexicon.find(text)
-        hits = [t for t in found if t.labels[0] in CATEGORIES]
+        hits = [t for t in found if t.labels[0] in CATEGORIES and t.severity == "refuse"]
+        guards = [t for t in found if t.labels[0] in CATEGORIES and t.severity == "guard"]
         context = {label for t in found for label in t.labels if label not in CATEGORIES}
         minor = "minor" in context or _mentions_young_age(text)
         categories = {label for t in hits for label in t.labels}
-        if minor and ("sexual" in categories or "suggestive" in context):
+        borderline = {label for t in guards for label in t.labels} - categories
+        suggestive = "suggestive" in context or "sexual" in borderline
+        if minor and ("sexual" in categories or suggestive):
             categories.add("sexual/minors")
+            borderline.discard("sexual")
         return BlocklistResult(
             categories=order_categories(categories),
             matched_terms=tuple(sorted(t.phrase for t in hits)),
             mentions_minor=minor,
-            suggestive="suggestive" in context,
+            suggestive=suggestive,
+            borderline_categories=order_categories(borderline - categories),
+            borderline_terms=tuple(sorted(t.phrase for t in guards)),
         )
 
     def removes_clothing(self, negative_prompt: str) -> bool:

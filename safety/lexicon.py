@@ -23,6 +23,7 @@ class Term:
     tokens: tuple[str, ...]
     labels: tuple[str, ...]
     mode: str = ""  # "" = word with inflections, "exact" = word only, "substring" = inside words
+    severity: str = "refuse"  # or "guard": borderline, a signal rather than a refusal
 
 
 @lru_cache(maxsize=65536)
@@ -42,12 +43,14 @@ def stems(token: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def make_term(phrase: str, labels: Iterable[str], mode: str = "") -> Term | None:
+def make_term(
+    phrase: str, labels: Iterable[str], mode: str = "", severity: str = "refuse"
+) -> Term | None:
     """Build a term from its written phrase; None when the phrase normalises to nothing."""
     tokens = tuple(canonical_phrase(phrase).split())
     if not tokens:
         return None
-    return Term(phrase, tokens, tuple(labels), mode)
+    return Term(phrase, tokens, tuple(labels), mode, severity)
 
 
 class Lexicon:

@@ -7,6 +7,7 @@ Every failure inside a stage becomes ModerationUnavailable: the caller refuses t
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,7 +138,14 @@ class Moderation:
             if found.mentions_minor:
                 cats.add("sexual/minors")
             terms = (*found.matched_terms, "negative prompt: clothing")
-            found = BlocklistResult(order_categories(cats), terms, found.mentions_minor, True)
+            borderline = tuple(c for c in found.borderline_categories if c not in cats)
+            found = replace(
+                found,
+                categories=order_categories(cats),
+                matched_terms=terms,
+                suggestive=True,
+                borderline_categories=borderline,
+            )
         return found
 
     def _blocked(self, found: BlocklistResult) -> Verdict:

@@ -50,11 +50,12 @@ def blocklist() -> Blocklist:
         ("a decapitated knight", "violence"),
         ("stabbing a man", "violence"),
         ("he was stabbed", "violence"),
-        ("a pool of blood", "violence"),
+        ("a decapitated body in a pool of blood", "violence"),
+        ("a dog, au naturel", "sexual"),  # the policy's settled case, whoever it is
         ("self-harm scars", "self-harm"),
         ("selfharm", "self-harm"),
         ("cooking meth", "illegal"),
-        ("a molotov cocktail", "illegal"),
+        ("how to make a bomb at home, step by step", "illegal"),
         ("a kkk rally", "hate"),
         ("r4p3", "sexual"),
         ("a teen nude", "sexual/minors"),
@@ -87,6 +88,14 @@ def test_refused(blocklist: Blocklist, prompt: str, category: str) -> None:
         "people loll in a boat",
         "stop the war, read the sign",
         "a cocker spaniel",
+        "a creepy garden, illustrated by edward gorey",
+        "electric blue r34 skyline at night",
+        "lobster roll foodporn hd",
+        "deco goddess, rimming light, medium shot",
+        "santa claus on cocaine in gta v",  # drugs shown are allowed; making them is not
+        "the meth lab rv from breaking bad",
+        "a bank robbery scene, cinematic",
+        "a gaunt tortured face, deep wrinkles",
         "good coffee, a red balloon, a fishing reel, see the sea",
         "the annals of rome",
         "a frog on a lily pad, looool, sooo cute",
@@ -105,6 +114,43 @@ def test_refused(blocklist: Blocklist, prompt: str, category: str) -> None:
 def test_false_positive_traps_allowed(blocklist: Blocklist, prompt: str) -> None:
     verdict = blocklist.check(prompt)
     assert verdict.allowed, verdict.matched_terms
+
+
+@pytest.mark.parametrize(
+    ("prompt", "category"),
+    [
+        ("a woman in lingerie, fine art photo", "sexual"),
+        ("bikini fit body", "sexual"),
+        ("a sensual portrait", "sexual"),
+        ("a seductive vampire queen", "sexual"),
+        ("a 1950s pin-up poster", "sexual"),
+        ("horror movie set, walls covered in blood", "violence"),
+        ("a blood-splattered knight", "violence"),
+        ("a pool of blood on the floor", "violence"),
+        ("a man in a nazi uniform", "hate"),
+        ("a homemade pipe bomb", "illegal"),
+    ],
+)
+def test_borderline_terms_guard_without_refusing(
+    blocklist: Blocklist, prompt: str, category: str
+) -> None:
+    """The policy's B cases: not refused here, reported for a graded verdict (guard)."""
+    found = blocklist.scan(prompt)
+    assert not found.refused and found.borderline
+    assert category in found.borderline_categories and found.borderline_terms
+    assert blocklist.check(prompt).allowed
+
+
+def test_borderline_sexual_term_with_a_minor_is_refused(blocklist: Blocklist) -> None:
+    found = blocklist.scan("a teenage girl in lingerie")
+    assert found.refused and found.categories == ("sexual/minors",)
+    assert "sexual" not in found.borderline_categories
+
+
+def test_refusal_outranks_borderline_in_the_same_category(blocklist: Blocklist) -> None:
+    found = blocklist.scan("a nude woman in lingerie")
+    assert found.categories == ("sexual",) and found.borderline_categories == ()
+    assert found.borderline_terms == ("lingerie",)  # still named, for the log
 
 
 def test_word_boundaries(blocklist: Blocklist) -> None:
@@ -140,6 +186,7 @@ def test_missing_file_fails_closed(tmp_path: Path, name: str) -> None:
         "nude",  # no category column
         "nude\tspicy",  # unknown category
         "nude\tsexual\tfuzzy",  # unknown mode
+        "nude\tsexual\t\tcurated\tmaybe",  # unknown severity
         "\tsexual",  # empty term
     ],
 )
