@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, render_template
 
 from webapp.api.openai import IGNORED, PASSED
+from webapp.api.schemas import SCHEMAS, ref
 from webapp.loaded_models import get_loaded_models
 from webapp.models import REVIEW_STATUSES
 from webapp.params import FIELDS, bound
@@ -60,14 +61,14 @@ def _errors(*codes: int) -> dict[str, Any]:
         429: "Rate limited (Retry-After)",
         503: "Busy or unavailable (Retry-After)",
     }
-    ref = {"$ref": "#/components/schemas/Error"}
-    return {str(c): {"description": names[c], "content": {JSON: {"schema": ref}}} for c in codes}
+    content = {JSON: {"schema": ref("Error")}}
+    return {str(c): {"description": names[c], "content": content} for c in codes}
 
 
-def _ok(description: str, schema: dict[str, Any] | None = None, status: int = 200) -> dict:
-    """A success response."""
-    content = {JSON: {"schema": schema or {"type": "object"}}}
-    return {str(status): {"description": description, "content": content}}
+def _ok(schema: str, status: int = 200) -> dict:
+    """A success response whose body is the named schema of ``schemas.SCHEMAS``."""
+    content = {JSON: {"schema": ref(schema)}}
+    return {str(status): {"description": schema, "content": content}}
 
 
 def _op(summary: str, responses: dict, body: dict | None = None, params: list | None = None):
@@ -90,23 +91,6 @@ def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
-ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "type": {"type": "string"},
-                "param": {"type": ["string", "null"]},
-                "moderation": {"type": "object"},
-            },
-        }
-    },
-}
 GENERATING = (400, 401, 409, 429, 503)
 
 
@@ -187,7 +171,7 @@ def build_document(limits: Any) -> dict[str, Any]:
             "/v1/images/generations",
             "post",
             "OpenAI-compatible generation",
-            _ok("Images"),
+            _ok("OpenAIImages"),
             GENERATING,
             bodies["openai"],
             None,
@@ -211,6 +195,15 @@ def build_document(limits: Any) -> dict[str, Any]:
             filters,
         ),
         (
+            "/admin/api/refusals/daily",
+            "get",
+            "Refusals per day and category",
+            _ok("RefusalsPerDay"),
+            (400, 401, 403),
+            None,
+            filters[: len(FILTERS)],
+        ),
+        (
             "/admin/api/refusals/{refusal_id}/review",
             "post",
             "Review a refusal",
@@ -230,18 +223,11 @@ def build_document(limits: Any) -> dict[str, Any]:
         "info": {"title": "SafeCanvas API", "version": "1"},
         "paths": paths,
         "components": {
-            "schemas": {"Error": ERROR_SCHEMA},
+            "schemas": SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
     }
-
-
-QUEUED_SCHEMA = {
-    "type": "object",
-    "required": ["id", "status_url", "events_url"],
-    "properties": {k: {"type": "string"} for k in ("id", "status", "status_url", "events_url")},
-}
 
 
 def _link_jobs(paths: dict[str, Any]) -> None:
@@ -250,7 +236,6 @@ def _link_jobs(paths: dict[str, Any]) -> None:
         for method, op in methods.items():
             op["operationId"] = re.sub(r"\W+", "_", f"{method}{path}").strip("_")
     queued = paths["/api/v1/jobs"]["post"]["responses"]["202"]
-    queued["content"][JSON]["schema"] = QUEUED_SCHEMA
     targets = [
         op["operationId"]
         for path in ("/api/v1/jobs/{job_id}", "/api/v1/jobs/{job_id}/events")
@@ -260,6 +245,12 @@ def _link_jobs(paths: dict[str, Any]) -> None:
         name: {"operationId": name, "parameters": {"job_id": "$response.body#/id"}}
         for name in targets
     }
+
+
+@bp.get("/api/docs")
+def api_docs():
+    """Interactive documentation: Swagger UI (vendored in static/) on the document below."""
+    return render_template("api_docs.html")
 
 
 @bp.get("/api/openapi.json")

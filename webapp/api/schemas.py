@@ -1,0 +1,180 @@
+"""JSON Schemas of what the API answers: ``components/schemas`` of the OpenAPI document.
+
+Each mirrors the code that builds the answer (named below); tests/webapp/test_openapi.py
+validates real answers against them, so a change to one shows up against the other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from safety.verdict import CATEGORIES, STAGES
+from webapp.jobs import FINAL_STATES
+from webapp.models import REVIEW_STATUSES
+
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+URL = {"type": "string", "format": "uri-reference"}
+TIME = {"type": "string", "format": "date-time"}
+JOB_STATUSES = ["queued", "running", *sorted(FINAL_STATES)]
+
+
+def ref(name: str) -> dict[str, str]:
+    """A reference to one of ``SCHEMAS``."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An object whose properties are all required but the ``optional`` ones."""
+    required = [name for name in properties if name not in optional]
+    return {"type": "object", "properties": properties, "required": required}
+
+
+def array(items: dict[str, Any]) -> dict[str, Any]:
+    """An array of ``items``."""
+    return {"type": "array", "items": items}
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` or null."""
+    return {"oneOf": [{"type": "null"}, schema]}
+
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    # webapp.errors: every error answer
+    "Error": obj(
+        {
+            "error": obj(
+                {
+                    "code": STRING,
+                    "message": STRING,
+                    "type": STRING,
+                    "param": {"type": ["string", "null"]},
+                    "moderation": {"$ref": "#/components/schemas/Moderation"},
+                },
+                optional=("type", "param", "moderation"),
+            )
+        }
+    ),
+    "Moderation": obj(
+        {
+            "stage": {"type": "string", "enum": list(STAGES)},
+            "categories": array({"type": "string", "enum": list(CATEGORIES)}),
+        }
+    ),
+    # webapp.api.routes.create_images
+    "Images": obj(
+        {
+            "id": STRING,
+            "created": INTEGER,
+            "model": STRING,
+            "images": array(
+                obj(
+                    {
+                        "url": URL | {"description": "Needs the API key."},
+                        "signed_url": URL | {"description": "Needs no key; expires."},
+                        "seed": INTEGER,
+                        "b64_png": STRING | {"description": "With response_format b64_png."},
+                    },
+                    optional=("b64_png",),
+                )
+            ),
+        }
+    ),
+    # webapp.api.routes.create_job
+    "Queued": obj(
+        {"id": STRING, "status": {"const": "queued"}, "status_url": URL, "events_url": URL}
+    ),
+    # webapp.job_views.JobViews._view
+    "Job": obj(
+        {
+            "id": STRING,
+            "status": {"type": "string", "enum": JOB_STATUSES},
+            "progress": {"type": "number", "minimum": 0, "maximum": 1},
+            "error": nullable(
+                obj(
+                    {"code": STRING, "message": STRING, "moderation": ref("Moderation")},
+                    optional=("moderation",),
+                )
+            ),
+            "images": array(obj({"id": STRING, "url": URL, "seed": INTEGER})),
+            "created": INTEGER,
+            "model": STRING,
+        }
+    ),
+    # webapp.api.openai.generations
+    "OpenAIImages": obj(
+        {
+            "created": INTEGER,
+            "data": array(
+                {
+                    "oneOf": [
+                        obj({"url": URL | {"description": "Signed: needs no key; expires."}}),
+                        obj({"b64_json": STRING}),
+                    ]
+                }
+            ),
+        }
+    ),
+    # webapp.api.openai.list_models
+    "Models": obj(
+        {
+            "object": {"const": "list"},
+            "data": array(
+                obj(
+                    {
+                        "id": STRING,
+                        "object": {"const": "model"},
+                        "created": INTEGER,
+                        "owned_by": STRING,
+                    }
+                )
+            ),
+        }
+    ),
+    # webapp.refusal_log.refusal_dict
+    "Refusal": obj(
+        {
+            "id": INTEGER,
+            "created": TIME,
+            "stage": {"type": "string", "enum": list(STAGES)},
+            "categories": array(STRING),
+            "scores": {"type": "object", "additionalProperties": {"type": "number"}},
+            "matched_terms": array(STRING),
+            "reason": {"type": ["string", "null"]},
+            "prompt": STRING,
+            "negative_prompt": {"type": ["string", "null"]},
+            "requester": STRING,
+            "source": STRING,
+            "model_version": {"type": ["string", "null"]},
+            "moderator_version": {"type": ["string", "null"]},
+            "review_status": {"type": "string", "enum": list(REVIEW_STATUSES)},
+            "reviewer": {"type": ["string", "null"]},
+            "review_note": {"type": ["string", "null"]},
+            "reviewed_at": nullable(TIME),
+        }
+    ),
+    # webapp.api.admin.list_refusals
+    "Refusals": obj(
+        {
+            "items": array(ref("Refusal")),
+            "total": INTEGER,
+            "page": INTEGER,
+            "per_page": INTEGER,
+        }
+    ),
+    # webapp.api.admin.refusals_per_day
+    "RefusalsPerDay": obj(
+        {
+            "items": array(
+                obj(
+                    {
+                        "day": {"type": "string", "format": "date"},
+                        "category": STRING,
+                        "count": INTEGER,
+                    }
+                )
+            )
+        }
+    ),
+}
