@@ -110,7 +110,7 @@ def test_the_pipeline_follows_diffusers_step_end_protocol(generator):
         pipe(prompt=[PROMPT], callback_on_step_end_tensor_inputs=["prompt_embeds"])
 
 
-@pytest.mark.parametrize("sampler", ["dpmpp_2m", "euler_a"])
+@pytest.mark.parametrize("sampler", ["dpmpp_2m", "euler_a", "ddim"])
 def test_other_samplers_draw_the_prompt(generator, sampler):
     from generation.analysis import analyse
 
