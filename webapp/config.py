@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -144,16 +145,23 @@ class Config:
 
 
 def _instance_secret(instance: Path, name: str) -> str:
-    """A random secret kept in the instance folder, so sessions survive restarts."""
+    """A random secret kept in the instance folder, so sessions survive restarts.
+
+    The file is born 0600 (``mkstemp``) and published with ``link``, which fails when another
+    process got there first: no moment when others can read it, one value for every worker.
+    """
     path = instance / name
-    if path.exists():
-        return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_hex(32)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(value)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=instance, prefix=f".{name}.")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another worker created it meanwhile: use theirs
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
 
 

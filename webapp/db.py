@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, current_app, g
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,7 +19,7 @@ POOL_TIMEOUT_S = 10
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(Path(make_url(url).database))
     # Sized for gunicorn's request threads plus the generation worker; a request that still
     # finds no connection in POOL_TIMEOUT_S gets 503 + Retry-After, not a hang.
     pool = {"pool_size": 10, "max_overflow": 30, "pool_timeout": POOL_TIMEOUT_S}
@@ -28,6 +29,15 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, **pool)
+
+
+def create_private_file(path: Path) -> None:
+    """Create an empty SQLite file readable by its owner only (its -wal/-shm inherit that)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # an existing database keeps the mode its operator gave it
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

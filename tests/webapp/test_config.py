@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from webapp import create_app
@@ -89,3 +93,31 @@ MEMORY_KEYS = (
     "ATTENTION_SLICING",
     "MODEL_VARIANT",
 )
+
+
+@pytest.fixture
+def umask_022():
+    """The usual umask, under which a plain file is created world-readable (0644)."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_instance_secrets_are_born_private(tmp_path, monkeypatch, umask_022):
+    # With chmod doing nothing, only a file created 0600 from the start ends up 0600:
+    # a file written first and restricted afterwards was readable by others meanwhile.
+    monkeypatch.setattr(os, "chmod", lambda *args, **kwargs: None)
+    Config.from_env({}, str(tmp_path))
+    for name in ("secret_key", "ip_hash_salt"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ip_hash_salt", "secret_key"]
+
+
+def test_workers_starting_together_share_one_secret(tmp_path):
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(
+            pool.map(
+                lambda _: Config.from_env({}, str(tmp_path))["SAFECANVAS_SECRET_KEY"], range(16)
+            )
+        )
+    assert len(keys) == 1
