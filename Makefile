@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml constraints.txt | $(PY)
 install: $(STAMP)
 
 migrate: install
-	$(VENV)/bin/flask --app webapp db upgrade
+	# Migrating needs no model: don't start loading one only to wait for it at exit.
+	SAFECANVAS_LOAD_MODELS=off $(VENV)/bin/flask --app webapp db upgrade
 
 run: migrate
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py 'webapp:create_app()'

@@ -4,5 +4,6 @@
 set -eu
 
 cd "${SAFECANVAS_APP_DIR:-/app}"
-flask --app webapp db upgrade
+# Migrating needs no model: don't start loading one only to wait for it at exit.
+SAFECANVAS_LOAD_MODELS=off flask --app webapp db upgrade
 exec gunicorn -c gunicorn.conf.py "webapp:create_app()" "$@"

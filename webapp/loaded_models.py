@@ -5,6 +5,7 @@ Not to be confused with ``GenerationService``, the request path that uses them.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections.abc import Mapping
@@ -17,6 +18,8 @@ from webapp.interfaces import ModerationChain, TextToImage
 
 log = logging.getLogger(__name__)
 EXTENSION = "safecanvas.loaded_models"
+# At exit, how long to let the loader finish the step it is in (one model load).
+EXIT_WAIT_S = 120.0
 
 
 class LoadedModels:
@@ -29,6 +32,7 @@ class LoadedModels:
         self.load_error: str | None = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> LoadedModels:
@@ -58,21 +62,45 @@ class LoadedModels:
 
     def load(self) -> None:
         """Load the model, then moderation, on the one text encoder; record any failure."""
-
-        use_torch_threads(1, import_torch=True)  # before loading creates a thread team here
+        steps = (
+            lambda: use_torch_threads(1, import_torch=True),  # before a thread team exists
+            self.generator.load,
+            self.moderation.load,
+        )
         with self._lock:
             try:
-                self.generator.load()
-                self.moderation.load()
+                for step in steps:
+                    if self._stopping.is_set():
+                        log.info("model loading stopped: the process is exiting")
+                        return
+                    step()
                 self.load_error = None
             except Exception as exc:  # reported by /readyz; moderation then fails closed
-                log.exception("loading models failed")
                 self.load_error = f"{type(exc).__name__}: {exc}"
+                if self._stopping.is_set():  # e.g. an import that needs the exiting interpreter
+                    log.info("model loading stopped at exit: %s", self.load_error)
+                else:
+                    log.exception("loading models failed")
 
     def load_in_background(self) -> None:
         """Start loading without blocking start-up; /readyz says 503 until done."""
         self._thread = threading.Thread(target=self.load, name="model-loader", daemon=True)
         self._thread.start()
+        atexit.register(self.stop_loading)
+
+    def stop_loading(self, wait_s: float = EXIT_WAIT_S) -> None:
+        """Skip the steps not started yet and wait for the current one to end.
+
+        A daemon thread still inside torch or onnxruntime when the interpreter finalises is
+        killed mid-C++ call, and the process aborts ("terminate called without an active
+        exception"); atexit runs before that, so the loader ends cleanly here.
+        """
+        self._stopping.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            thread.join(wait_s)
+            if thread.is_alive():
+                log.warning("model loading still running after %.0f s at exit", wait_s)
 
     def readiness(self) -> tuple[bool, dict[str, str]]:
         """Whether every component is ready, and each component's state."""
