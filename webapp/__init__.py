@@ -65,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
         metrics,
         refusal_log,
         request_log,
+        schema,
         studio,
     )
     from webapp.admin import routes as admin_pages
@@ -77,6 +78,7 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
     db.init_app(app)
     errors.init_app(app)
     request_log.init_app(app)
+    schema.init_app(app)  # before any hook that reads a table
     loaded_models.init_app(app, models)
     auth.init_app(app)
     limits.init_app(app)

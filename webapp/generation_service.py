@@ -31,6 +31,7 @@ from webapp.metrics import count_error, observe_moderation
 from webapp.models import Job, utcnow
 from webapp.params import parse_params, request_params
 from webapp.refusal_log import get_refusal_log
+from webapp.schema import uses_database
 
 EXTENSION = "safecanvas.generation"
 
@@ -202,7 +203,7 @@ def init_app(app: Flask) -> None:
     )
     service = GenerationService(app, queue)
     app.extensions[EXTENSION] = service
-    app.before_request(service.recover)
+    app.before_request(lambda: service.recover() if uses_database() else None)
 
 
 def get_generation_service(app: Flask | None = None) -> GenerationService:

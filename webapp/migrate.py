@@ -40,3 +40,14 @@ def current_revision(url: str) -> str | None:
 def head_revision() -> str:
     """The newest revision the code knows."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def known_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of the code's migrations (an older schema, not a newer one)."""
+    try:
+        return (
+            ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(revision)
+            is not None
+        )
+    except Exception:  # alembic raises its own errors for unknown or ambiguous ids
+        return False
