@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ sleep_idle_openmp_threads()
 
 from flask import Flask  # noqa: E402
 
+from webapp import logs  # noqa: E402
 from webapp.config import Config, ConfigError  # noqa: E402
 
 if TYPE_CHECKING:
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["create_app", "ConfigError"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Every request body: larger ones get 413 before they are read (the proxy says 1m too).
+MAX_REQUEST_BYTES = 1024 * 1024
 
 
 def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None = None) -> Flask:
@@ -42,7 +44,8 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
     settings = config if config is not None else Config.from_env(instance_path=app.instance_path)
     app.config.update(settings)
     app.config["SECRET_KEY"] = app.config["SAFECANVAS_SECRET_KEY"]
-    app.config.setdefault("MAX_CONTENT_LENGTH", 1024 * 1024)
+    # Flask defines MAX_CONTENT_LENGTH as None, so a setdefault never applied: set it.
+    app.config["MAX_CONTENT_LENGTH"] = settings.get("MAX_CONTENT_LENGTH") or MAX_REQUEST_BYTES
     if app.config["SAFECANVAS_TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -50,7 +53,7 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     os.makedirs(app.instance_path, exist_ok=True)
     os.makedirs(app.config["SAFECANVAS_IMAGE_DIR"], exist_ok=True)
-    _configure_logging(app.config["SAFECANVAS_LOG_LEVEL"])
+    logs.configure(app.config["SAFECANVAS_LOG_LEVEL"])
 
     from webapp import (
         auth,
@@ -91,12 +94,3 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
     for area in (*areas, admin_pages):
         app.register_blueprint(area.bp)
     return app
-
-
-def _configure_logging(level: str) -> None:
-    """Log to stderr once per process (gunicorn and flask both capture it)."""
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("safecanvas").setLevel(level)
-    logging.getLogger("webapp").setLevel(level)

@@ -18,6 +18,9 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+HSTS = "max-age=31536000"
+
+
 def init_app(app: Flask) -> None:
     """Check CSRF tokens on the forms browsers post, and add security headers to pages."""
     if not app.config.get("SESSION_COOKIE_SAMESITE"):  # Flask's default is None
@@ -29,6 +32,11 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.before_request(_protect_browser_forms)
     app.after_request(_browser_headers)
+    if app.config["SAFECANVAS_HTTPS"]:
+        # Served over HTTPS (behind the TLS proxy): cookies never travel in clear, and
+        # browsers stop trying plain HTTP for a year.
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
+        app.after_request(_strict_transport_security)
 
 
 def _protect_browser_forms() -> None:
@@ -47,6 +55,12 @@ def _admin_api_by_cookie() -> bool:
         and not request.headers.get("Authorization")
         and current_user.is_authenticated
     )
+
+
+def _strict_transport_security(response):
+    """HSTS on every response of an app served over HTTPS."""
+    response.headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
 
 
 def _browser_headers(response):

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from limits import parse_many
 
@@ -53,6 +54,18 @@ def _rate(name: str, raw: str) -> str:
             f"SAFECANVAS_{name} must look like '10/minute;200/day', got {raw!r}"
         ) from None
     return raw
+
+
+def _public_url(name: str, raw: str) -> str | None:
+    """An absolute http(s) base URL, kept without its trailing slash (blank: none)."""
+    if not raw.strip():
+        return None
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"SAFECANVAS_{name} must look like 'https://canvas.example.com', got {raw!r}"
+        )
+    return raw.strip().rstrip("/")
 
 
 def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
@@ -104,6 +117,8 @@ SETTINGS: dict[str, tuple[str | None, Any]] = {
     "IP_HASH_SALT": (None, lambda n, v: v),
     "METRICS_TOKEN": (None, lambda n, v: v),
     "TRUSTED_PROXIES": ("0", lambda n, v: _int(n, v, 0)),
+    "PUBLIC_URL": (None, _public_url),
+    "HTTPS": (None, lambda n, v: _bool(n, v) if v.strip() else None),  # blank: from PUBLIC_URL
     "TORCH_THREADS": ("0", lambda n, v: _int(n, v, 0)),
     "LOG_LEVEL": (
         "INFO",
@@ -139,6 +154,8 @@ class Config:
         out["SAFECANVAS_IMAGE_DIR"] = out.get("SAFECANVAS_IMAGE_DIR") or str(inst / "images")
         if not out.get("SAFECANVAS_SECRET_KEY"):
             out["SAFECANVAS_SECRET_KEY"] = _instance_secret(inst, "secret_key")
+        if out.get("SAFECANVAS_HTTPS") is None:  # served over HTTPS if its public URL says so
+            out["SAFECANVAS_HTTPS"] = (out.get("SAFECANVAS_PUBLIC_URL") or "").startswith("https:")
         if not out.get("SAFECANVAS_IP_HASH_SALT"):
             out["SAFECANVAS_IP_HASH_SALT"] = _instance_secret(inst, "ip_hash_salt")
         return out

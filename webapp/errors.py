@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from generation.errors import GenerationError
 from safety.errors import ModerationUnavailable
@@ -144,9 +144,20 @@ def _retry_after_header(exc: HTTPException) -> int | None:
     return None
 
 
+def _refuse_oversized_body() -> None:
+    """413 for a declared body over the limit on every route, before anything reads it.
+
+    Bodies without a length (chunked) are cut off by the limit when read.
+    """
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if limit is not None and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge()
+
+
 def init_app(app: Flask) -> None:
     """Map every project and HTTP error to a response; nothing leaks a stack trace."""
     app.register_error_handler(ApiError, _from_api_error)
+    app.before_request(_refuse_oversized_body)
 
     @app.errorhandler(ModerationUnavailable)
     def _moderation_down(exc: ModerationUnavailable) -> Response:
@@ -164,6 +175,12 @@ def init_app(app: Flask) -> None:
         return error_response(
             503, "The server is busy; try again shortly.", "busy", "server_error", retry_after=5
         )
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc: RequestEntityTooLarge) -> Response:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        message = f"The request body is too large: at most {limit} bytes."
+        return error_response(413, message, "request_too_large")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

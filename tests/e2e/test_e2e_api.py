@@ -44,9 +44,10 @@ def test_benign_prompt_gets_images(server, keys):
     assert response.status_code == 200, response.text
     data = response.json()
     assert data["model"] and [i["seed"] for i in data["images"]] == [11]
-    png = requests.get(data["images"][0]["url"], headers=_auth(keys["user"]), timeout=10)
+    url = server.url(data["images"][0]["url"])  # relative: no SAFECANVAS_PUBLIC_URL here
+    png = requests.get(url, headers=_auth(keys["user"]), timeout=10)
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
-    assert requests.get(data["images"][0]["url"], timeout=10).status_code == 401
+    assert requests.get(url, timeout=10).status_code == 401
 
 
 def test_unsafe_prompt_is_refused_and_shows_in_the_admin_log(server, keys):

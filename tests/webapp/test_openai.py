@@ -27,7 +27,9 @@ def test_b64_json_and_url_responses(client, api_key):
     assert set(body) == {"created", "data"} and len(body["data"]) == 2
     assert base64.b64decode(body["data"][0]["b64_json"]).startswith(b"\x89PNG")
     url = _generate(client, api_key, prompt="a square").get_json()["data"][0]["url"]
-    assert url.startswith("http://") and client.get(url, headers=bearer(api_key)).status_code == 200
+    # Relative without SAFECANVAS_PUBLIC_URL (tests/webapp/test_image_urls.py has both cases).
+    assert url.startswith("/api/v1/images/")
+    assert client.get(url, headers=bearer(api_key)).status_code == 200
 
 
 def test_openai_model_names_mean_the_active_model(client, api_key):

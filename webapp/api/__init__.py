@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flask import g, request
+from flask import current_app, g, request, url_for
 from werkzeug.exceptions import BadRequest
 
 from webapp.errors import (
@@ -76,3 +76,18 @@ def png_base64(image_id: str) -> str:
     path = get_generation_service().image_file(image_id, g.requester, False)
     with open(path, "rb") as fh:
         return base64.b64encode(fh.read()).decode("ascii")
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """A URL for clients: under SAFECANVAS_PUBLIC_URL, else a relative path.
+
+    Never from the request's Host header, which the client chooses.
+    """
+    path = url_for(endpoint, **values)
+    base = current_app.config.get("SAFECANVAS_PUBLIC_URL")
+    return f"{base}{path}" if base else path
+
+
+def image_url(image_id: str) -> str:
+    """Where a key fetches an image (``public_url`` of /api/v1/images/<id>.png)."""
+    return public_url("api.image_file", image_id=image_id)

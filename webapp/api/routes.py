@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, send_file, url_for
 
-from webapp.api import generate_sync, json_object, png_base64, response_format
+from webapp.api import generate_sync, image_url, json_object, png_base64, response_format
 from webapp.api.signed_images import signed_image_url
 from webapp.auth import require_api_key
 from webapp.generation_service import get_generation_service
@@ -27,7 +27,7 @@ def create_images():
     images = []
     for image in view["images"]:
         item = {
-            "url": url_for("api.image_file", image_id=image["id"], _external=True),
+            "url": image_url(image["id"]),
             "signed_url": signed_image_url(image["id"]),
             "seed": image["seed"],
         }
@@ -79,4 +79,8 @@ def cancel_job(job_id: str):
 def image_file(image_id: str):
     """A stored PNG, for the key that made it or an admin key."""
     path = get_generation_service().image_file(image_id, g.requester, _admin())
-    return send_file(path, mimetype="image/png", max_age=3600)
+    response = send_file(path, mimetype="image/png", max_age=3600)
+    # It needs a key: the client may keep it, no shared cache may.
+    response.cache_control.public = False
+    response.cache_control.private = True
+    return response

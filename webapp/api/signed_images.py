@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, send_file, url_for
+from flask import Blueprint, current_app, send_file
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
+from webapp.api import public_url
 from webapp.errors import Forbidden
 from webapp.generation_service import get_generation_service
 
@@ -26,9 +27,9 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def signed_image_url(image_id: str) -> str:
-    """An absolute URL that serves the image without a key until it expires."""
+    """A URL that serves the image without a key until it expires (``public_url``)."""
     token = _serializer().dumps(image_id)
-    return url_for("signed_images.image_file", token=token, _external=True)
+    return public_url("signed_images.image_file", token=token)
 
 
 @bp.get("/<token>.png")
