@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable
 
 from webapp.models import Refusal
@@ -17,9 +18,22 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: object) -> str:
-    """The cell as text, quoted with a leading apostrophe when a spreadsheet would run it."""
+    """The cell as text, quoted with a leading apostrophe when a spreadsheet would run it.
+
+    Spreadsheets skip leading spaces and line breaks before they look for a formula, so
+    ``" =1+1"`` and ``"\\n@SUM(A1)"`` are formulas too; invisible marks are skipped as well.
+    """
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    risky = text.startswith(FORMULA_PREFIXES) or _first_visible(text) in FORMULA_PREFIXES[:4]
+    return "'" + text if risky else text
+
+
+def _first_visible(text: str) -> str:
+    """The first character that is neither whitespace nor an invisible format mark, or ''."""
+    for ch in text:
+        if not ch.isspace() and unicodedata.category(ch) != "Cf":
+            return ch
+    return ""
 
 
 def refusal_row(row: Refusal) -> list[str]:
