@@ -125,7 +125,7 @@ def is_admin_request() -> bool:
 
 
 def require_admin() -> Response | None:
-    """Let admins through (None); others get 401/403, or the login page in a browser."""
+    """/admin/api: an admin API key or an admin session (None); others get 401/403."""
     if is_admin_request():
         if current_user.is_authenticated and api_key_from_request() is None:
             g.requester = f"user:{current_user.username}"
@@ -137,13 +137,27 @@ def require_admin() -> Response | None:
     return login_manager.unauthorized()
 
 
+def require_admin_session() -> Response | None:
+    """The admin pages: a logged-in admin only (API keys are for /admin/api and /api/v1)."""
+    if api_key_from_request() is not None:
+        raise Forbidden("API keys are for /admin/api; the admin pages need an admin login.")
+    if current_user.is_authenticated and current_user.is_admin:
+        g.requester = f"user:{current_user.username}"
+        return None
+    if current_user.is_authenticated:
+        raise Forbidden("This needs an administrator.")
+    if wants_json():
+        raise Unauthorized("An admin session is required.")
+    return login_manager.unauthorized()
+
+
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Run the view for admins only (see ``require_admin``)."""
+    """Run an admin page's view for a logged-in admin only (see ``require_admin_session``)."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         """Check, then run the view."""
-        return require_admin() or view(*args, **kwargs)
+        return require_admin_session() or view(*args, **kwargs)
 
     return wrapped
 

@@ -72,6 +72,22 @@ def clean_text(name: str, value: str) -> str:
     return value
 
 
+def query_int(name: str, raw: str | None, default: int, high: int) -> int:
+    """A query argument that must be an integer from 1 to ``high`` (``default`` when absent).
+
+    Raises:
+        InvalidRequest: anything else, huge numbers included (a 23-digit page overflowed the
+            database's OFFSET; a 5000-digit one is past what ``int()`` parses).
+    """
+    raw = (raw or "").strip()
+    if not raw:
+        return default
+    digits = raw.isascii() and raw.isdigit() and len(raw) <= len(str(high))
+    if not digits or not 1 <= int(raw) <= high:
+        raise InvalidRequest(f"'{name}' must be an integer from 1 to {high}.", param=name)
+    return int(raw)
+
+
 def _typed(field: Field, value: Any) -> Any:
     """Check the JSON type of one value (booleans are not numbers)."""
     if field.kind == "string" and isinstance(value, str):

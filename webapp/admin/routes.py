@@ -17,6 +17,7 @@ from webapp.db import get_session
 from webapp.limits import client_ip, limiter
 from webapp.loaded_models import get_loaded_models
 from webapp.models import User, utcnow
+from webapp.params import query_int
 from webapp.refusal_filters import CHOICES, RefusalFilters, link_args
 from webapp.refusal_log import MAX_PER_PAGE, get_refusal_log
 
@@ -24,21 +25,23 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 LOGIN_FAILED = "Wrong username or password, or not an administrator."
 PER_PAGE = 25
+MAX_PAGE = 10**6
 EXPORT_MAX_ROWS = 20_000
 REVIEW_LABELS = {"confirmed": "Confirmed", "false_positive": "False positive"}
 
 
 def parse_page(raw: str | None) -> int:
-    """A page number from the query string; anything odd means the first page."""
-    try:
-        return max(1, int(raw or 1))
-    except ValueError:
-        return 1
+    """A page number from the query string (1 when absent); 400 for anything else."""
+    return query_int("page", raw, 1, MAX_PAGE)
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """A same-site path to go to after login; anything else (``//evil``, ``https:``) is ignored."""
-    if not target:
+    """A same-site path to go to after login; anything else (``//evil``, ``https:``) is ignored.
+
+    Control characters would break the Location header; browsers read a backslash as a slash,
+    so ``/\\evil.example`` would leave the site.
+    """
+    if not target or not target.isprintable() or "\\" in target:
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

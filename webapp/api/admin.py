@@ -8,7 +8,7 @@ from flask_login import current_user
 from webapp.api import json_object
 from webapp.auth import api_key_from_request, require_admin
 from webapp.errors import InvalidRequest
-from webapp.params import clean_text
+from webapp.params import clean_text, query_int
 from webapp.refusal_filters import RefusalFilters
 from webapp.refusal_log import MAX_PER_PAGE, get_refusal_log, refusal_dict
 
@@ -18,12 +18,7 @@ bp.before_request(require_admin)
 
 def _int(name: str, default: int, high: int) -> int:
     """A positive integer query argument, at most ``high``."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= high:
-        raise InvalidRequest(f"'{name}' must be an integer from 1 to {high}.", param=name)
-    return int(raw)
+    return query_int(name, request.args.get(name), default, high)
 
 
 @bp.get("/refusals")
