@@ -13,11 +13,12 @@ from flask import Flask, Response, g, request
 from flask_login import LoginManager, current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from webapp.db import get_session
 from webapp.errors import Forbidden, Unauthorized, wants_json
 from webapp.models import ApiKey, User, utcnow
+from webapp.passwords import check_strength, matches
 
 KEY_PREFIX = "sc_"
 # Writing last_used_at on every request would make each API call a database write.
@@ -28,15 +29,20 @@ login_manager.login_message = "Please log in as an administrator."
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """The logged-in user of this session, or None if it no longer exists."""
-    try:
-        user_pk = int(user_id)
-    except ValueError:
+def load_user(session_id: str) -> User | None:
+    """The user of a session cookie (``User.get_id``: "id:session version"), or None.
+
+    None when the user is gone, or logged out or changed their password since the cookie was
+    issued: that bumped their session version.
+    """
+    user_pk, _, version = session_id.partition(":")
+    if not (user_pk.isdigit() and version.isdigit()) or len(user_pk) > 18:
         return None
     session = get_session()
-    user = session.get(User, user_pk)
+    user = session.get(User, int(user_pk))
     session.commit()  # release the connection: the request's own work opens its sessions
+    if user is None or (user.session_version or 0) != int(version):
+        return None
     return user
 
 
@@ -55,15 +61,24 @@ def create_api_key(session: Session, name: str, is_admin: bool = False) -> tuple
 
 
 def set_password(user: User, password: str) -> None:
-    """Replace the user's password hash."""
+    """Replace the user's password hash and end the sessions started with the old one.
+
+    Raises:
+        WeakPassword: the password breaks the policy (``webapp.passwords``).
+    """
+    check_strength(user.username, password)
     user.password_hash = generate_password_hash(password)
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """Invalidate every session cookie issued to the user so far (committed by the caller)."""
+    user.session_version = (user.session_version or 0) + 1
 
 
 def verify_password(user: User | None, password: str) -> bool:
-    """Whether ``password`` is the user's; False for a missing user."""
-    if user is None or not user.password_hash:
-        return False
-    return check_password_hash(user.password_hash, password)
+    """Whether ``password`` is the user's; as slow for a missing user as for a wrong password."""
+    return matches(user.password_hash if user is not None else None, password)
 
 
 def bearer_token() -> str | None:

@@ -13,6 +13,7 @@ from webapp import migrate
 from webapp.auth import create_api_key, set_password
 from webapp.db import session_factory, session_scope
 from webapp.models import ApiKey, User, utcnow
+from webapp.passwords import WeakPassword, check_strength
 
 db_cli = AppGroup("db", help="Database schema commands.")
 
@@ -77,11 +78,17 @@ def list_api_keys_command() -> None:
 @click.option("--password", help="Prompted for (hidden, twice) when omitted.")
 @with_appcontext
 def create_admin_command(username: str, password: str | None) -> None:
-    """Create an admin user, or reset an existing user's password and make them admin."""
+    """Create an admin user, or reset an existing user's password and make them admin.
+
+    A reset ends the user's sessions. The password needs 12 characters or more, must not
+    contain the username and must not be one of the 30,000 most common passwords.
+    """
     if not password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 8:
-        raise click.ClickException("the password must have at least 8 characters")
+    try:
+        check_strength(username, password)  # before any row is written
+    except WeakPassword as exc:
+        raise click.ClickException(str(exc)) from None
     with session_scope(session_factory()) as session:
         user = session.scalar(select(User).where(User.username == username))
         created = user is None

@@ -19,8 +19,10 @@ from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from webapp.auth import requester_key
 from webapp.errors import TooManyRequests, error_response
+from webapp.login_throttle import LoginThrottle
 
 EXTENSION = "safecanvas.refusal_guard"
+LOGIN_EXTENSION = "safecanvas.login_throttle"
 log = logging.getLogger(__name__)
 
 # No X-RateLimit-*/Retry-After on every response: flask-limiter would also stretch the
@@ -125,6 +127,9 @@ def init_app(app: Flask) -> None:
         app.config["SAFECANVAS_REFUSAL_COOLDOWN_S"],
         app.config.get("RATELIMIT_KEY_PREFIX", ""),
     )
+    app.extensions[LOGIN_EXTENSION] = LoginThrottle(
+        limiter.storage, app.config.get("RATELIMIT_KEY_PREFIX", "") or "safecanvas"
+    )
 
 
 def _rate_limited(exc: RateLimitExceeded) -> Response:
@@ -143,3 +148,8 @@ def _rate_limited(exc: RateLimitExceeded) -> Response:
 def get_refusal_guard(app: Flask | None = None) -> RefusalGuard:
     """The app's refusal guard."""
     return (app or current_app).extensions[EXTENSION]
+
+
+def get_login_throttle(app: Flask | None = None) -> LoginThrottle:
+    """The app's back-off for failed admin logins."""
+    return (app or current_app).extensions[LOGIN_EXTENSION]

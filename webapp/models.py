@@ -73,7 +73,13 @@ class User(UserMixin, Base):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Part of every session cookie (get_id); logout and password changes bump it.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def get_id(self) -> str:
+        """What a session cookie holds: the id and the session version it was issued at."""
+        return f"{self.id}:{self.session_version or 0}"
 
 
 class ApiKey(Base):

@@ -50,25 +50,31 @@ def test_admin_api_needs_an_admin_key(runner, client):
 
 
 def test_create_admin_with_password_or_prompt(fake_app, runner):
-    result = runner.invoke(args=["create-admin", "alice", "--password", "s3cret-pass"])
+    result = runner.invoke(args=["create-admin", "alice", "--password", "s3cret-pass-phrase"])
     assert result.exit_code == 0, result.output
-    prompted = runner.invoke(args=["create-admin", "bob"], input="pw-typed-in\npw-typed-in\n")
+    prompted = runner.invoke(
+        args=["create-admin", "bob"], input="typed-in-at-the-prompt\ntyped-in-at-the-prompt\n"
+    )
     assert prompted.exit_code == 0, prompted.output
     short = runner.invoke(args=["create-admin", "carol", "--password", "short"])
-    assert short.exit_code != 0 and "at least 8" in short.output
+    assert short.exit_code != 0 and "at least 12" in short.output
     with session_scope(session_factory(fake_app)) as session:
         alice = session.scalar(select(User).where(User.username == "alice"))
         bob = session.scalar(select(User).where(User.username == "bob"))
-        assert alice.is_admin and verify_password(alice, "s3cret-pass")
-        assert not verify_password(alice, "wrong") and verify_password(bob, "pw-typed-in")
-        assert "s3cret-pass" not in alice.password_hash
+        assert alice.is_admin and verify_password(alice, "s3cret-pass-phrase")
+        assert not verify_password(alice, "wrong") and verify_password(
+            bob, "typed-in-at-the-prompt"
+        )
+        assert "s3cret-pass-phrase" not in alice.password_hash
     assert not verify_password(None, "anything")
 
 
-def test_admin_session_may_use_the_admin_api(runner, client):
-    runner.invoke(args=["create-admin", "alice", "--password", "s3cret-pass"])
+def test_admin_session_may_use_the_admin_api(fake_app, runner, client):
+    runner.invoke(args=["create-admin", "alice", "--password", "s3cret-pass-phrase"])
+    with session_scope(session_factory(fake_app)) as db:
+        session_id = db.scalar(select(User).where(User.username == "alice")).get_id()
     with client.session_transaction() as session:
-        session["_user_id"] = "1"
+        session["_user_id"] = session_id
         session["_fresh"] = True
     assert client.get("/admin/api/refusals").status_code == 200
     form = client.post(

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from generation.errors import GenerationError
 from webapp.admin.chart import build_chart
 from webapp.admin.export import refusals_csv
-from webapp.auth import admin_required, verify_password
+from webapp.auth import admin_required, end_sessions, verify_password
 from webapp.db import get_session
-from webapp.limits import client_ip, limiter
+from webapp.errors import TooManyRequests
+from webapp.limits import client_ip, get_login_throttle, limiter
 from webapp.loaded_models import get_loaded_models
 from webapp.models import User, utcnow
 from webapp.params import query_int
@@ -64,20 +65,32 @@ def login():
     next_url = safe_next(request.values.get("next"), url_for("admin.moderation"))
     if request.method == "GET":
         return render_template("admin_login.html", next_url=next_url)
-    username = request.form.get("username", "").strip()
+    username, address = request.form.get("username", "").strip(), client_ip()
+    throttle = get_login_throttle()
+    try:
+        throttle.check(username, address)
+    except TooManyRequests as exc:
+        page = render_template("admin_login.html", next_url=next_url, username=username, error=exc)
+        return page, 429, {"Retry-After": str(exc.retry_after)}
     user = get_session().scalar(select(User).where(User.username == username))
     if not verify_password(user, request.form.get("password", "")) or not user.is_admin:
+        throttle.failed(username, address)
         page = render_template(
             "admin_login.html", next_url=next_url, username=username, error=LOGIN_FAILED
         )
         return page, 401
+    throttle.succeeded(username, address)
     login_user(user)
     return redirect(next_url)
 
 
 @bp.post("/logout")
 def logout():
-    """End the admin session."""
+    """End the admin session, and every other session of this admin (a copied cookie too)."""
+    if current_user.is_authenticated:
+        db = get_session()
+        end_sessions(db.get(User, current_user.id))
+        db.commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("admin.login"))
