@@ -9,6 +9,7 @@ from typing import Any
 
 from generation.generator import MAX_GUIDANCE, MAX_LORA_SCALE, MAX_SEED  # one bound each
 from generation.types import GenerationRequest, ModelLimits
+from safety.normalize import strip_invisibles
 from webapp.errors import InvalidRequest
 
 SIZE_PATTERN = re.compile(r"^(\d{1,5})x(\d{1,5})$")
@@ -158,7 +159,9 @@ def parse_params(
         value = _typed(field, data[field.name])
         _check_bounds(field, value, limits)
         values[field.name] = value
-    if not values["prompt"].strip():
+    # Spaces, zero-width and bidi marks alone are an empty prompt (moderation, which drops
+    # them, once refused one as sexual).
+    if not strip_invisibles(values["prompt"]).strip():
         raise InvalidRequest("'prompt' must not be empty.", param="prompt")
     return _to_request(values, limits)
 

@@ -116,3 +116,12 @@ def test_jargon_stays_for_the_encoder() -> None:
 def test_spelled_out_runs_that_hide_several_words() -> None:
     assert spelled_out_words("the g i r l t o p l e s s here") == ["girltopless"]
     assert spelled_out_words("a n u d e woman") == []  # five letters: one word, matched as one
+
+
+@pytest.mark.parametrize(
+    "mark", list("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+)
+def test_bidi_controls_are_dropped_before_moderation(mark: str) -> None:
+    # A right-to-left override inside a word neither hides it nor reaches the encoder.
+    assert "nude" in tokens(f"a nu{mark}de photo")
+    assert readable(f"a nu{mark}de photo") == "a nude photo"

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from generation.errors import GenerationError
 from webapp.admin.chart import build_chart
 from webapp.admin.export import refusals_csv
+from webapp.admin.marks import show_invisible
 from webapp.auth import admin_required, end_sessions, verify_password
 from webapp.db import get_session
 from webapp.errors import TooManyRequests
@@ -147,6 +148,9 @@ def export_csv():
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="refusals-{stamp}.csv"'},
     )
+
+
+bp.add_app_template_filter(show_invisible, "visible")
 
 
 @bp.app_template_filter("utc_time")
