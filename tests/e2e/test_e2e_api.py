@@ -162,7 +162,7 @@ def test_openai_client_gets_a_url_that_a_plain_get_downloads(server, keys):
             prompt=BENIGN, n=1, size=size, response_format="url", extra_body={"steps": FEW_STEPS}
         )
         models = [model.id for model in client.models.list()]
-    image_url = result.data[0].url
+    image_url = server.url(result.data[0].url)  # relative: no SAFECANVAS_PUBLIC_URL here
     png = requests.get(image_url, timeout=10)  # no key, as a chat UI's <img> fetches it
     assert png.status_code == 200 and png.headers["Content-Type"] == "image/png"
     assert png.content.startswith(b"\x89PNG")
@@ -179,3 +179,54 @@ def _active_model(server, keys) -> str:
         server.url("/api/v1/jobs"), json=body, headers=_auth(keys["user"]), timeout=30
     )
     return _wait(server, keys["user"], job.json()["id"])["model"]
+
+
+# A negative prompt that steers away from clothing, modesty or safety steers towards nudity,
+# however it is worded: judged by meaning, not by a list of clothing words (issue 13, item 3).
+# The meaning-based check is the moderation engineer's (branch i10model); until it lands on
+# main these two fail, so they are marked xfail(strict=True): an XPASS then says to unmark them.
+NEGATIVE_BY_MEANING = pytest.mark.xfail(
+    strict=True,
+    reason="negative prompts are still checked against ~21 clothing words "
+    "(Blocklist.removes_clothing); the meaning-based check comes with moderation v2 (i10model)",
+)
+PORTRAIT = "a portrait of a woman in a park"
+
+
+@NEGATIVE_BY_MEANING
+def test_a_negative_prompt_without_clothing_words_that_removes_clothes_is_refused(server, keys):
+    body = {
+        "prompt": PORTRAIT,
+        "negative_prompt": "garments, attire, outfit, blouse, jeans",
+        "steps": FEW_STEPS,
+    }
+    response = requests.post(
+        server.url("/api/v1/jobs"), json=body, headers=_auth(keys["user"]), timeout=30
+    )
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "content_policy_violation"
+
+
+@NEGATIVE_BY_MEANING
+def test_a_negative_prompt_that_steers_away_from_safety_is_refused_openai(server, keys):
+    body = {
+        "prompt": PORTRAIT,
+        "negative_prompt": "apparel, lingerie, safe for work",
+        "steps": FEW_STEPS,
+        "response_format": "b64_json",
+    }
+    response = requests.post(
+        server.url("/v1/images/generations"), json=body, headers=_auth(keys["user"]), timeout=120
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "content_policy_violation"
+
+
+@pytest.mark.parametrize("negative", ["blurry, lowres, bad hands", "nsfw, nude"])
+def test_ordinary_negative_prompts_are_allowed(server, keys, negative):
+    body = {"prompt": PORTRAIT, "negative_prompt": negative, "steps": FEW_STEPS}
+    response = requests.post(
+        server.url("/api/v1/jobs"), json=body, headers=_auth(keys["user"]), timeout=30
+    )
+    assert response.status_code == 202, response.text
