@@ -29,9 +29,12 @@ def test_a_huge_declared_body_is_refused_before_it_is_sent(plain_server):
     )
     with socket.create_connection(("127.0.0.1", plain_server.port), timeout=5) as sock:
         sock.sendall(head.encode() + b'{"prompt": "')
-        answer = sock.recv(65536).decode("latin-1")  # times out if the server waits for 100 MB
-    assert answer.startswith("HTTP/1.1 413")
-    assert '"code":"request_too_large"' in answer.replace(" ", "")
+        answer = b""
+        while b"request_too_large" not in answer:  # times out if the server waits for 100 MB
+            chunk = sock.recv(65536)
+            assert chunk, answer
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 413")
 
 
 def test_a_path_cannot_write_a_line_into_the_request_log(plain_server):
