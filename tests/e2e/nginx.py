@@ -24,7 +24,7 @@ def nginx_binary() -> str:
     """The local nginx; skipped where there is none (CI installs it: .ci/run)."""
     found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
     if found is None:
-        message = "nginx not installed (apt-get install nginx-light)"
+        message = "nginx not installed (apt-get install nginx)"
         if IN_CI:
             pytest.fail(f"{message}; CI=true, so this is a failure, not a skip")
         pytest.skip(message)
