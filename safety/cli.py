@@ -1,9 +1,10 @@
-"""`python -m safety check | evaluate | train | report`."""
+"""`python -m safety check | evaluate | train | report | export-reviews`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,6 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (check, evaluate):
         command.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
         command.add_argument("--precision", choices=PRECISIONS, default="auto", help=PRECISION_HELP)
+    reviews = sub.add_parser(
+        "export-reviews", help="admin review marks as training rows (label<TAB>text)"
+    )
+    reviews.add_argument(
+        "--database-url",
+        default=os.environ.get("SAFECANVAS_DATABASE_URL"),
+        help="SQLAlchemy URL of the app's database (default: $SAFECANVAS_DATABASE_URL)",
+    )
+    reviews.add_argument("--out", type=Path, help="TSV to write (default: stdout)")
     sub.add_parser("train", help="train the classifier head (see --help)", add_help=False)
     sub.add_parser("report", help="held-out evaluation for the model card", add_help=False)
     return parser
@@ -110,6 +120,31 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_export_reviews(args: argparse.Namespace) -> int:
+    """Write the reviewed refusals as training rows; say what was left out on stderr."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from safety.reviews import export_reviews
+
+    if not args.database_url:
+        raise ValueError("give --database-url or set SAFECANVAS_DATABASE_URL")
+    try:
+        if args.out is None:
+            summary = export_reviews(args.database_url, sys.stdout)
+        else:
+            with args.out.open("w", encoding="utf-8") as out:
+                summary = export_reviews(args.database_url, out)
+    except SQLAlchemyError as exc:  # unreachable server, no refusals table, bad URL
+        raise OSError(f"cannot read the review marks: {exc}") from exc
+    skipped = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped.items())) or "none"
+    print(
+        f"exported {summary.confirmed} confirmed and {summary.false_positive} false positives; "
+        f"left out: {skipped}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Dispatch; a moderator that cannot load or fails exits with status 3."""
     argv = sys.argv[1:] if argv is None else argv
@@ -123,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return report_main(argv[1:])
         args = build_parser().parse_args(argv)
-        return run_check(args) if args.command == "check" else run_evaluate(args)
+        commands = {"check": run_check, "evaluate": run_evaluate}
+        return commands.get(args.command, run_export_reviews)(args)
     except ModerationUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3

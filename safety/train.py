@@ -44,6 +44,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--i2p", type=Path, default=SHARED / "i2p_dev.csv")
     p.add_argument("--coco", type=Path, default=SHARED / "coco_captions_dev.csv")
     p.add_argument("--written", type=Path, default=TRAINING_DIR / "prompts_train.tsv")
+    p.add_argument(
+        "--extra", type=Path, action="append", default=[],
+        help="more label<TAB>text rows, e.g. from export-reviews (repeatable)",
+    )  # fmt: skip
     p.add_argument("--coco-limit", type=int, default=12000, help="COCO rows split train/test")
     p.add_argument(
         "--coco-val-limit", type=int, default=20000,
@@ -91,6 +95,7 @@ def training_sets(
         [e for e in i2p_train + coco_train if not e.labels], VAL_SHARE, SPLIT_SEED + 1
     )
     written = read_written(args.written, styled_copies=3, seed=SPLIT_SEED)
+    written += [e for path in args.extra for e in read_written(path, 3, SPLIT_SEED)]
     for ex in written:
         ex.weight = 2.0 if ex.labels else 1.0
     # Weight-0 rows stay in the list: they are not fitted but serve as unsafe exemplars.

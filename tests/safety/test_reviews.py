@@ -1,0 +1,107 @@
+"""Review marks round trip: the app logs and reviews refusals, safety exports, train reads.
+
+The database is made by the app's own migrations and written through its RefusalLog (tests may
+import webapp; safety/ itself reads the table with SQLAlchemy Core).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from limits.storage import MemoryStorage
+
+from safety.cli import main as cli_main
+from safety.train import parse_args, training_sets
+from safety.training import read_written
+from safety.verdict import Verdict
+
+# (stage, categories, matched terms, prompt, negative prompt, review mark)
+REFUSALS = [
+    ("blocklist", ("sexual",), ("nude",), "a nude woman on a bed", "", "confirmed"),
+    ("classifier", ("violence", "hate"), (), "a lynching, crowd cheering", "", "confirmed"),
+    ("classifier", ("violence",), (), "glowing jellyfish,\thighly detailed", "", "false_positive"),
+    ("classifier", ("sexual",), (), "hope", "", "false_positive"),
+    ("classifier", ("sexual",), (), "hope", "", "false_positive"),  # twice: exported once
+    ("classifier", ("self-harm",), (), "a rope on a beam", "", "confirmed"),
+    ("classifier", ("self-harm",), (), "a rope on a beam", "", "false_positive"),  # disagree
+    ("image", ("sexual",), (), "a red car", "", "confirmed"),  # what the model drew
+    ("blocklist", ("sexual",), ("negative prompt: clothing",), "a woman", "clothes", "confirmed"),
+    ("classifier", ("sexual",), (), "a cat in a hat", "", "unreviewed"),
+]
+
+
+@pytest.fixture
+def reviewed_db(database_url: str) -> str:
+    """The app's schema with refusals recorded and reviewed as an admin would."""
+    from sqlalchemy.orm import sessionmaker
+
+    from webapp.db import make_engine
+    from webapp.limits import RefusalGuard
+    from webapp.migrate import upgrade
+    from webapp.refusal_log import RefusalLog
+
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    log = RefusalLog(factory, RefusalGuard(MemoryStorage(), "99/minute", 60))
+    for stage, categories, terms, prompt, negative, mark in REFUSALS:
+        verdict = Verdict(False, stage, categories, {}, terms, "why", "blocklist-x+clf-y")
+        row = log.record(verdict, prompt, negative, "key:1", "api", "canvas-shapes")
+        if mark != "unreviewed":
+            log.review(row.id, mark, "alice", None)
+    engine.dispose()
+    return database_url
+
+
+def test_export_writes_what_train_reads(reviewed_db: str, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "reviews.tsv"
+    assert cli_main(["export-reviews", "--database-url", reviewed_db, "--out", str(out)]) == 0
+    rows = {e.text: set(e.labels) for e in read_written(out, styled_copies=0)}
+    assert rows == {
+        "a nude woman on a bed": {"sexual"},
+        "a lynching, crowd cheering": {"violence", "hate"},
+        "glowing jellyfish, highly detailed": set(),  # benign; the tab became a space
+        "hope": set(),
+    }
+    report = capsys.readouterr().err
+    assert "2 confirmed and 2 false positives" in report
+    assert "1 image stage" in report and "1 prompt marked both ways" in report
+    assert "1 refused for its negative prompt" in report
+
+
+def test_database_url_from_the_environment(reviewed_db, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("SAFECANVAS_DATABASE_URL", reviewed_db)
+    assert cli_main(["export-reviews"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("#") and "benign\thope" in lines
+
+
+def test_missing_database_is_a_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.delenv("SAFECANVAS_DATABASE_URL", raising=False)
+    assert cli_main(["export-reviews"]) == 2
+    assert "SAFECANVAS_DATABASE_URL" in capsys.readouterr().err
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"  # no refusals table: never migrated
+    assert cli_main(["export-reviews", "--database-url", empty]) == 2
+    assert "cannot read the review marks" in capsys.readouterr().err
+
+
+def test_train_takes_the_exported_rows(reviewed_db: str, tmp_path: Path) -> None:
+    """``python -m safety train --extra`` puts the marks into the rows it fits."""
+    out = tmp_path / "reviews.tsv"
+    assert cli_main(["export-reviews", "--database-url", reviewed_db, "--out", str(out)]) == 0
+    i2p = tmp_path / "i2p.csv"
+    with i2p.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(
+            ["prompt", "categories", "hard", "inappropriate_percentage", "nudity_percentage"]
+        )
+        writer.writerow(["a nude couple", "sexual", 1, 90.0, 80.0])
+    coco = tmp_path / "coco.csv"
+    coco.write_text("caption\na cat on a mat.\n", encoding="utf-8")
+    args = parse_args(["--i2p", str(i2p), "--coco", str(coco), "--extra", str(out)])
+    fit, _, _ = training_sets(args)
+    fitted = {e.text: set(e.labels) for e in fit}
+    assert fitted["a lynching, crowd cheering"] == {"violence", "hate"}
+    assert fitted["hope"] == set()
