@@ -1,4 +1,8 @@
-"""The blocklist moderator: curated terms matched after normalisation, with an allowlist."""
+"""The blocklist moderator: curated terms matched after normalisation, with an allowlist.
+
+The English lists always run; a prompt detected in another listed language (safety/language.py)
+is also matched against that language's list (data/languages/<code>.tsv).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safety.errors import ModerationUnavailable
+from safety.language import ENGLISH, LanguageDetector, LanguageGuess
 from safety.lexicon import Lexicon, Term, make_term
 from safety.normalize import strip_invisibles
 from safety.verdict import CATEGORIES, Verdict, order_categories, refusal_reason
 
 DATA_DIR = Path(__file__).with_name("data")
-MODES = ("", "exact", "substring")
+MODES = ("", "exact", "substring", "prefix")
 SEVERITIES = ("refuse", "guard")
 CONTEXT_KINDS = ("minor", "suggestive", "clothing")
 _DIGIT = re.compile(r"\d")
-_AGE = re.compile(r"\b(\d{1,2})\s*-?\s*(?:(?:years?|yrs?)\s*-?\s*old|yo|y/o)\b")
+# "12 year old", "15yo", and the same in the listed languages ("14 Jahre alt", "14-jährige",
+# "13 ans", "14 años", "13 anni", "14 anos", "14 lat", "14 лет", "14 yaşında").
+_AGE_WORDS = (
+    r"(?:years?|yrs?)\s*-?\s*old", "yo", "y/o", r"jahre\s+alt", r"jahrig\w*", "ans", "anos",
+    "anni", "lat", "latk\\w*", "letni\\w*", "лет", "года", r"yas\w*",
+)  # fmt: skip
+_AGE = re.compile(
+    r"\b(\d{1,2})\s*-?\s*(?:" + "|".join(strip_invisibles(w) for w in _AGE_WORDS) + r")(?!\w)"
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,17 @@ class BlocklistResult:
     suggestive: bool
     borderline_categories: tuple[str, ...] = ()
     borderline_terms: tuple[str, ...] = ()
+    detected: LanguageGuess = ENGLISH  # the prompt's language, and whose list was added
+
+    @property
+    def language(self) -> str:
+        """The detected language code ("en", "de", ...)."""
+        return self.detected.language
+
+    @property
+    def classifier_competent(self) -> bool:
+        """False when the prompt is confidently not English: the classifier cannot read it."""
+        return self.detected.classifier_competent
 
     @property
     def refused(self) -> bool:
@@ -64,15 +88,16 @@ def _rows(path: Path, min_cols: int) -> list[tuple[int, list[str]]]:
     return rows
 
 
-def load_terms(path: Path) -> list[Term]:
+def load_terms(path: Path, kinds: tuple[str, ...] = CATEGORIES) -> list[Term]:
     """Parse ``term<TAB>categories[<TAB>mode[<TAB>source[<TAB>severity]]]``; raise on any
-    malformed line. Severity: empty or ``refuse``, or ``guard`` (borderline)."""
+    malformed line. Severity: empty or ``refuse``, or ``guard`` (borderline). ``kinds``: the
+    labels allowed in the categories column (language lists also take minor and suggestive)."""
     terms = []
     for number, cols in _rows(path, 2):
         labels = tuple(c.strip() for c in cols[1].split(",") if c.strip())
         mode = cols[2].strip() if len(cols) > 2 else ""
         severity = (cols[4].strip() if len(cols) > 4 else "") or "refuse"
-        bad_labels = not labels or any(c not in CATEGORIES for c in labels)
+        bad_labels = not labels or any(c not in kinds for c in labels)
         if bad_labels or mode not in MODES or severity not in SEVERITIES:
             raise ModerationUnavailable(f"blocklist file corrupt: {path.name} line {number}")
         term = make_term(cols[0], labels, mode, severity)
@@ -89,10 +114,12 @@ class Blocklist:
     def __init__(self, data_dir: str | Path | None = None) -> None:
         self.data_dir = Path(data_dir) if data_dir else DATA_DIR
         self.version = "not loaded"
+        self.detector = LanguageDetector()
         self._lexicon: Lexicon | None = None
+        self._languages: dict[str, Lexicon] = {}
 
     def load(self) -> None:
-        """Read and compile blocklist.tsv, context.tsv and allowlist.txt."""
+        """Read and compile blocklist.tsv, context.tsv, allowlist.txt and the language lists."""
         paths = [self.data_dir / n for n in ("blocklist.tsv", "context.tsv", "allowlist.txt")]
         for path in paths:
             if not path.is_file():
@@ -106,9 +133,21 @@ class Blocklist:
             term = make_term(cols[0], (kind,))
             if term is not None:
                 context.append(term)
-        self._lexicon = Lexicon([*load_terms(paths[0]), *context], allow)
-        digest = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()
+        lexicon = Lexicon([*load_terms(paths[0]), *context], allow)
+        language_files = sorted((self.data_dir / "languages").glob("*.tsv"))
+        kinds = (*CATEGORIES, "minor", "suggestive")
+        languages = {f.stem: Lexicon(load_terms(f, kinds), allow) for f in language_files}
+        if languages:
+            self.detector.load()  # at once if Moderation.load started it earlier
+        files = [*paths, *language_files]
+        digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
+        self._lexicon, self._languages = lexicon, languages
         self.version = f"blocklist-{digest[:8]}"
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Codes of the languages with a list of their own, besides English."""
+        return tuple(sorted(self._languages))
 
     @property
     def loaded(self) -> bool:
@@ -119,7 +158,11 @@ class Blocklist:
         """Find listed terms and minor/suggestive context in ``text``."""
         if self._lexicon is None:
             raise ModerationUnavailable("blocklist not loaded")
+        detected = self.detector.detect(text) if self._languages else ENGLISH
         found = self._lexicon.find(text)
+        for language in detected.routed:
+            if language in self._languages:
+                found += self._languages[language].find(text)
         hits = [t for t in found if t.labels[0] in CATEGORIES and t.severity == "refuse"]
         guards = [t for t in found if t.labels[0] in CATEGORIES and t.severity == "guard"]
         context = {label for t in found for label in t.labels if label not in CATEGORIES}
@@ -137,6 +180,7 @@ class Blocklist:
             suggestive=suggestive,
             borderline_categories=order_categories(borderline - categories),
             borderline_terms=tuple(sorted(t.phrase for t in guards)),
+            detected=detected,
         )
 
     def removes_clothing(self, negative_prompt: str) -> bool:

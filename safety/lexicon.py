@@ -22,7 +22,8 @@ class Term:
     phrase: str
     tokens: tuple[str, ...]
     labels: tuple[str, ...]
-    mode: str = ""  # "" = word with inflections, "exact" = word only, "substring" = inside words
+    mode: str = ""  # "" = word with inflections, "exact" = word only, "substring" = inside
+    # words, "prefix" = any word that starts with it (nackt: nackte, Nacktfoto)
     severity: str = "refuse"  # or "guard": borderline, a signal rather than a refusal
 
 
@@ -59,6 +60,7 @@ class Lexicon:
     def __init__(self, terms: Iterable[Term], allow: Iterable[str] = ()) -> None:
         self.words: dict[str, list[Term]] = {}
         self.exact: dict[str, list[Term]] = {}
+        self.prefixes: dict[str, list[Term]] = {}
         self.phrases: dict[tuple[str, ...], list[Term]] = {}
         self.first_tokens: set[str] = set()
         self.max_len = 1
@@ -66,6 +68,8 @@ class Lexicon:
         for term in terms:
             if term.mode == "substring":
                 substrings.append(term)
+            elif term.mode == "prefix" and len(term.tokens) == 1:
+                self.prefixes.setdefault(term.tokens[0], []).append(term)
             elif len(term.tokens) == 1:
                 target = self.exact if term.mode == "exact" else self.words
                 target.setdefault(term.tokens[0], []).append(term)
@@ -76,6 +80,7 @@ class Lexicon:
                 glued = "".join(term.tokens)
                 if len(glued) >= 6:  # "gang bang" is also written "gangbang"
                     self.words.setdefault(glued, []).append(term)
+        self._prefix_lengths = sorted({len(p) for p in self.prefixes})
         self._by_substring = {"".join(t.tokens): t for t in substrings}
         pattern = "|".join(sorted(map(re.escape, self._by_substring), key=len, reverse=True))
         self._substring_re = re.compile(pattern) if pattern else None
@@ -135,6 +140,10 @@ class Lexicon:
         hits: list[Term] = []
         for form in destretch(token):
             hits.extend(self.exact.get(form, ()))
+            for length in self._prefix_lengths:
+                if length > len(form):
+                    break
+                hits.extend(self.prefixes.get(form[:length], ()))
             if self._substring_re is not None:
                 hits.extend(
                     self._by_substring[m.group()] for m in self._substring_re.finditer(form)

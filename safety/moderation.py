@@ -50,7 +50,9 @@ class Moderation:
         ``parts`` lets a prompt-only tool (the CLI) skip the image model.
         """
         with self._lock:
-            for name in parts:
+            if "blocklist" in parts:
+                self.blocklist.detector.start()  # reads its model while the encoder loads
+            for name in sorted(parts, key=lambda n: n == "blocklist"):
                 part = getattr(self, name)
                 if part.loaded:
                     continue
@@ -152,6 +154,18 @@ class Moderation:
         """Refusal by the blocklist stage."""
         return refusal_verdict(found, self.version)
 
+    @staticmethod
+    def classifier_may_refuse(found: BlocklistResult) -> bool:
+        """Whether the English-only classifier may refuse this prompt on its own.
+
+        The hook for other languages (docs/moderation.md, "Other languages"): a prompt the
+        detector is confident is not English (``found.classifier_competent`` is False) is one
+        the classifier cannot read, so its scores say nothing; the blocklist of the prompt's
+        language judges it. Today such a prompt is allowed by this stage (with its scores
+        kept); with graded verdicts it can be guarded instead.
+        """
+        return found.classifier_competent
+
     def _classified(
         self,
         row: np.ndarray,
@@ -181,7 +195,7 @@ class Moderation:
         if found.mentions_minor and sexual_signal:
             flagged.add("sexual/minors")
         scores = {c: round(float(s), 4) for c, s in zip(CATEGORIES, row, strict=True)}
-        if not flagged:
+        if not flagged or not self.classifier_may_refuse(found):
             return Verdict(True, "classifier", scores=scores, moderator_version=self.version)
         categories = order_categories(flagged)
         return Verdict(
