@@ -43,12 +43,14 @@ class Generator:
         text_encoder=None,
         registry: Registry | None = None,
         memory: MemoryOptions | None = None,
+        device_slot: int = 0,
     ) -> None:
         self.model = model or DEFAULT_VERSION
         self.external = self.model != DEFAULT_VERSION
         self.registry = registry or Registry(model_dir)
         self.memory = memory or MemoryOptions()
         self._device = device
+        self._device_slot = device_slot
         self._text_encoder = text_encoder
         self._pipe = None
         self._scheduler = None  # the checkpoint's own scheduler, for requests without a sampler
@@ -66,10 +68,10 @@ class Generator:
     @property
     def device(self) -> str:
         """The torch device generation runs on (chosen on first use)."""
-        if self._device is None:
+        if self._device is None or self._device in {"auto", "cuda"}:
             from .loaders import pick_device
 
-            self._device = pick_device()
+            self._device = pick_device(self._device, self._device_slot)
         return self._device
 
     @property

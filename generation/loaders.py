@@ -27,14 +27,21 @@ CANVAS_LIMITS = ModelLimits(
 )
 
 
-def pick_device(device: str | None = None) -> str:
-    """The requested device, else CUDA, then MPS, then CPU."""
+def pick_device(device: str | None = None, slot: int = 0) -> str:
+    """The torch device of one serving process.
+
+    An explicit device (``cpu``, ``cuda:1``, ``mps``) wins. ``auto`` (or None) takes CUDA,
+    then MPS, then the CPU; on several GPUs, CUDA without an index means GPU ``slot`` modulo
+    the GPUs visible, so processes numbered 0..N-1 (gunicorn workers) land on distinct GPUs.
+    """
     import torch
 
-    if device:
+    if device and device not in {"auto", "cuda"}:
         return device
     if torch.cuda.is_available():
-        return "cuda"
+        return f"cuda:{slot % max(torch.cuda.device_count(), 1)}"
+    if device == "cuda":
+        raise ModelLoadError("SAFECANVAS_DEVICE=cuda, but torch sees no CUDA device")
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         return "mps"

@@ -52,7 +52,6 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
         hops = app.config["SAFECANVAS_TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     os.makedirs(app.instance_path, exist_ok=True)
-    os.makedirs(app.config["SAFECANVAS_IMAGE_DIR"], exist_ok=True)
     logs.configure(app.config["SAFECANVAS_LOG_LEVEL"])
 
     from webapp import (
@@ -63,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
         errors,
         generation_service,
         health,
+        image_store,
         limits,
         loaded_models,
         metrics,
@@ -79,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
 
     # App-wide parts: each module's init_app binds it to this app (state in app.extensions).
     db.init_app(app)
+    image_store.init_app(app)
     errors.init_app(app)
     request_log.init_app(app)
     schema.init_app(app)  # before any hook that reads a table

@@ -68,6 +68,14 @@ def _public_url(name: str, raw: str) -> str | None:
     return raw.strip().rstrip("/")
 
 
+def _device(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    base, _, index = value.partition(":")
+    if value in {"auto", "cpu", "mps", "cuda"} or (base == "cuda" and index.isdigit()):
+        return value
+    raise ConfigError(f"SAFECANVAS_{name} must be auto, cpu, mps, cuda or cuda:N, got {raw!r}")
+
+
 def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
     if raw not in choices:
         raise ConfigError(f"SAFECANVAS_{name} must be one of {', '.join(choices)}, got {raw!r}")
@@ -96,12 +104,15 @@ SETTINGS: dict[str, tuple[str | None, Any]] = {
     "DATABASE_URL": (None, lambda n, v: v),
     "MODEL": ("canvas-shapes", lambda n, v: v),
     "MODEL_DIR": (None, lambda n, v: v),
+    "DEVICE": ("auto", _device),
+    "DEVICE_SLOT": ("0", lambda n, v: _int(n, v, 0)),
     "IMAGE_DIR": (None, lambda n, v: v),
     "MODEL_CPU_OFFLOAD": ("false", _bool),
     "VAE_TILING": ("false", _bool),
     "VAE_SLICING": ("false", _bool),
     "ATTENTION_SLICING": ("off", _slicing),
     "MODEL_VARIANT": ("", _variant),
+    "IMAGE_STORE": ("directory", lambda n, v: _choice(n, v, ("directory", "database"))),
     "LOAD_MODELS": ("background", lambda n, v: _choice(n, v, ("eager", "background", "off"))),
     "RATE_LIMIT": ("10/minute;200/day", _rate),
     "FORM_RATE_LIMIT": ("10/minute;200/day", _rate),

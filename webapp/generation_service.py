@@ -6,34 +6,36 @@ The worker side (generate → check images → store) lives in ``webapp.jobs.run
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import update
 
 from generation.errors import InvalidGenerationRequest
 from generation.types import GenerationRequest
 from safety.errors import ModerationUnavailable
-from webapp.db import session_factory, session_scope
+from webapp.db import session_factory
 from webapp.errors import Conflict, InvalidRequest, ModerationDown, ServiceUnavailable
+from webapp.image_store import get_image_store
 from webapp.interfaces import TextToImage
 from webapp.job_views import JobViews
 from webapp.jobs import FINAL_STATES, InProcessQueue, JobQueue, QueueFull, WorkItem
-from webapp.jobs.recovery import INTERRUPTED, fail_stuck_jobs, process_identity
+from webapp.jobs.recovery import INTERRUPTED, process_identity
 from webapp.jobs.runner import BatchRunner
+from webapp.jobs.store import JobStore
 from webapp.limits import get_refusal_guard
 from webapp.loaded_models import get_loaded_models
 from webapp.metrics import count_error, observe_moderation
-from webapp.models import Job, utcnow
+from webapp.models import Job
 from webapp.params import parse_params, request_params
 from webapp.refusal_log import get_refusal_log
 from webapp.schema import uses_database
 
 EXTENSION = "safecanvas.generation"
+CANCELLED = "The job was cancelled."
 
 
 class GenerationService(JobViews):
@@ -43,12 +45,13 @@ class GenerationService(JobViews):
         """Bind to the app's database, models, refusal log, guard and queue."""
         self.app, self.queue = app, queue
         self.factory = session_factory(app)
+        self.jobs = JobStore(self.factory)
+        self.images = get_image_store(app)
         self.models = get_loaded_models(app)
         self.refusals = get_refusal_log(app)
         self.guard = get_refusal_guard(app)
         self.timeout_s = app.config["SAFECANVAS_JOB_TIMEOUT_S"]
-        self.app_config_threads = app.config["SAFECANVAS_TORCH_THREADS"]
-        self.image_dir = Path(app.config["SAFECANVAS_IMAGE_DIR"])
+        self.torch_threads = app.config["SAFECANVAS_TORCH_THREADS"] or os.cpu_count() or 1
         self.identity = process_identity()
         self._lock = threading.Lock()
         self._started = self._recovered = False
@@ -59,7 +62,7 @@ class GenerationService(JobViews):
             return
         with self._lock:
             if not self._recovered:
-                fail_stuck_jobs(self.factory, self.identity, self.timeout_s)
+                self.jobs.recover(self.identity, self.timeout_s)
                 self._recovered = True
 
     def ensure_started(self) -> None:
@@ -68,11 +71,12 @@ class GenerationService(JobViews):
         with self._lock:
             if not self._started:
                 runner = BatchRunner(
-                    self.factory,
+                    self.jobs,
+                    self.images,
                     self.models,
                     self.refusals,
-                    str(self.image_dir),
-                    torch_threads=self.app_config_threads,
+                    self.identity,
+                    torch_threads=self.torch_threads,
                 )
                 self.queue.start(runner)
                 self._started = True
@@ -81,17 +85,7 @@ class GenerationService(JobViews):
     def shutdown(self, wait_s: float = 10.0) -> None:
         """On a graceful exit: let the running batch finish briefly, fail what is left."""
         self.queue.stop(wait_s)
-        with session_scope(self.factory) as session:
-            session.execute(
-                update(Job)
-                .where(Job.worker == self.identity, Job.status.in_(("queued", "running")))
-                .values(
-                    status="failed",
-                    error_code="interrupted",
-                    error_message=INTERRUPTED,
-                    finished_at=utcnow(),
-                )
-            )
+        self.jobs.fail_unfinished(self.identity, "interrupted", INTERRUPTED)
 
     def submit(self, params: dict[str, Any], requester: str, source: str) -> Job:
         """Validate, moderate the prompt and queue a job.
@@ -146,8 +140,7 @@ class GenerationService(JobViews):
             model_version=req.version,
             worker=self.identity,
         )
-        with session_scope(self.factory) as session:
-            session.add(job)
+        self.jobs.create(job)
         item = WorkItem(
             job_id=job.id,
             request=req,
@@ -160,20 +153,11 @@ class GenerationService(JobViews):
         try:
             self.queue.put(item)
         except QueueFull as exc:
-            self._set_final(job.id, "failed", "queue_full", "The queue was full.")
+            self.jobs.finish(job.id, "failed", code="queue_full", message="The queue was full.")
             raise ServiceUnavailable(
                 "Too many jobs are waiting; try again shortly.", retry_after=exc.retry_after
             ) from None
         return job
-
-    def _set_final(self, job_id: str, status: str, code: str, message: str) -> None:
-        """Give an unfinished job a final state."""
-        with session_scope(self.factory) as session:
-            session.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.status.in_(("queued", "running")))
-                .values(status=status, error_code=code, error_message=message, finished_at=utcnow())
-            )
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         """Block until the job ended or the job timeout passed (for the synchronous API)."""
@@ -188,7 +172,7 @@ class GenerationService(JobViews):
             raise Conflict(f"The job already {view['status']}.")
         outcome = self.queue.cancel(job_id)
         if outcome != "signalled":  # never ran here (or its process is gone)
-            self._set_final(job_id, "cancelled", "cancelled", "The job was cancelled.")
+            self.jobs.finish(job_id, "cancelled", code="cancelled", message=CANCELLED)
         else:
             self.queue.wait(job_id, 2.0)
         return self.job_view(job_id, requester, is_admin)

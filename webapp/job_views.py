@@ -6,13 +6,14 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 from flask import Response, has_request_context, stream_with_context, url_for
 from sqlalchemy import select
 
 from webapp.db import session_scope
 from webapp.errors import NotFound
+from webapp.image_store import ImageMissing
 from webapp.jobs import FINAL_STATES
 from webapp.models import Image, Job, Refusal
 
@@ -113,16 +114,17 @@ class JobViews:
             with session_scope(self.factory) as session:
                 view = self._view(session, session.get(Job, job_id))
 
-    def image_file(self, image_id: str, requester: str, is_admin: bool) -> str:
-        """Path of a stored PNG for its owner or an admin; NotFound for anyone else."""
+    def image_file(self, image_id: str, requester: str, is_admin: bool) -> IO[bytes]:
+        """A stored PNG (open, binary) for its owner or an admin; NotFound for anyone else."""
         with session_scope(self.factory) as session:
             image = session.get(Image, image_id) if is_uuid(image_id) else None
             if image is None or not (is_admin or image.requester == requester):
                 raise NotFound(f"No image with id {image_id}.")
-            path = self.image_dir / image.path
-        if not path.is_file():
-            raise NotFound(f"The file of image {image_id} is gone.")
-        return str(path)
+            key = image.path
+        try:
+            return self.images.open(key)
+        except ImageMissing:
+            raise NotFound(f"The file of image {image_id} is gone.") from None
 
     def recent_images(self, requester: str, limit: int = 24) -> list[Image]:
         """The requester's newest images."""

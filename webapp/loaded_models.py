@@ -54,6 +54,8 @@ class LoadedModels:
                 attention_slicing=config["SAFECANVAS_ATTENTION_SLICING"],
                 variant=config["SAFECANVAS_MODEL_VARIANT"],
             ),
+            device=config["SAFECANVAS_DEVICE"],
+            device_slot=config["SAFECANVAS_DEVICE_SLOT"],
         )
         moderation = Moderation(
             encoder=encoder, image_threshold=config["SAFECANVAS_IMAGE_NSFW_THRESHOLD"]

@@ -8,6 +8,7 @@ so metric names live in one place. ``/metrics`` answers loopback clients only, u
 from __future__ import annotations
 
 import hmac
+import os
 
 from flask import Blueprint, Response, current_app, request
 from prometheus_client import (
@@ -17,6 +18,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 
 from webapp.errors import Forbidden
@@ -52,7 +54,10 @@ BATCH_SIZE = Histogram(
     registry=REGISTRY,
 )
 QUEUE_DEPTH = Gauge(
-    "safecanvas_queue_depth", "Jobs waiting for the generation worker.", registry=REGISTRY
+    "safecanvas_queue_depth",
+    "Jobs waiting for the generation worker.",
+    multiprocess_mode="livesum",  # gunicorn workers each hold their own in-process queue
+    registry=REGISTRY,
 )
 REFUSALS = Counter(
     "safecanvas_refusals_total",
@@ -124,4 +129,17 @@ def metrics() -> Response:
             raise Forbidden("A valid metrics token is required.")
     elif request.remote_addr not in {"127.0.0.1", "::1"}:
         raise Forbidden("Metrics are served to loopback clients only; set a metrics token.")
-    return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+    return Response(exposition(), mimetype=CONTENT_TYPE_LATEST)
+
+
+def exposition(registry: CollectorRegistry = REGISTRY) -> bytes:
+    """The metrics text; under gunicorn, the sum over every worker process.
+
+    ``PROMETHEUS_MULTIPROC_DIR`` is prometheus_client's own switch (gunicorn.conf.py sets
+    it): each process then writes its values to files there, and a scrape adds them up.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        combined = CollectorRegistry()
+        multiprocess.MultiProcessCollector(combined)
+        return generate_latest(combined)
+    return generate_latest(registry)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
 )
@@ -111,6 +112,8 @@ class Job(Base):
     refusal_id: Mapped[int | None] = mapped_column(ForeignKey("refusals.id"), nullable=True)
     # The process whose queue holds the job ("host:pid:start time"), to find orphans on restart.
     worker: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    # How often a worker started it: a job whose worker died is started once more, then failed.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     model_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
     moderator_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -132,6 +135,16 @@ class Image(Base):
     model_version: Mapped[str] = mapped_column(String(200))
     moderator_version: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ImageBlob(Base):
+    """The PNG bytes of an image when the database is the image store."""
+
+    __tablename__ = "image_blobs"
+    image_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(36), index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Refusal(Base):

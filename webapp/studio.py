@@ -102,10 +102,10 @@ def cancel(job_id: str):
 @bp.get("/images/<image_id>.png")
 def image(image_id: str):
     """One of this browser's images; ``?download=1`` saves it instead of showing it."""
-    path = get_generation_service().image_file(image_id, browser_requester(), is_admin_request())
+    png = get_generation_service().image_file(image_id, browser_requester(), is_admin_request())
     download = request.args.get("download") == "1"
     response = send_file(
-        path,
+        png,
         mimetype="image/png",
         as_attachment=download,
         download_name=f"safecanvas-{image_id}.png",

@@ -16,7 +16,8 @@ from tests.webapp.helpers import bearer, wait_final
 from webapp.db import session_factory, session_scope
 from webapp.generation_service import get_generation_service
 from webapp.jobs import InProcessQueue, QueueFull, WorkItem
-from webapp.jobs.recovery import fail_stuck_jobs, is_orphaned, process_identity
+from webapp.jobs.recovery import is_orphaned, process_identity
+from webapp.jobs.store import JobStore
 from webapp.models import Job
 
 
@@ -149,7 +150,7 @@ def test_jobs_of_a_dead_process_fail_on_the_first_request(fake_app, make_key):
         assert view["status"] == "failed" and view["error"]["code"] == "interrupted"
     view = client.get(f"/api/v1/jobs/{ids['elsewhere']}", headers=bearer(key)).get_json()
     assert view["status"] == "running"
-    assert fail_stuck_jobs(factory, process_identity(), timeout_s=0) == 1  # past its timeout
+    assert JobStore(factory).recover(process_identity(), timeout_s=0) == 1  # past its timeout
 
 
 def test_graceful_shutdown_fails_what_it_cannot_finish(fake_app, client, api_key, fake_generator):
@@ -184,3 +185,23 @@ def test_a_job_ended_by_another_process_is_not_run(fake_app, client, api_key, fa
     view = client.get(f"/api/v1/jobs/{ids[1]}", headers=bearer(key)).get_json()
     assert view["status"] == "cancelled" and view["images"] == []
     assert gen.batches == [1]
+
+
+def test_a_running_job_cancelled_by_another_process_stops_at_its_next_step(
+    fake_app, client, api_key, fake_generator
+):
+    key, gen = api_key, fake_generator
+    gen.step_s = 0.05
+    slow = client.post(
+        "/api/v1/jobs", json={"prompt": "x", "steps": 40}, headers=bearer(key)
+    ).get_json()["id"]  # 2 s if nobody stops it
+    assert gen.started.wait(5)
+    cancelled_at = time.monotonic()
+    # What a cancel on a sibling web process writes: its queue never held this job.
+    assert JobStore(session_factory(fake_app)).finish(slow, "cancelled", code="cancelled")
+    quick = client.post(
+        "/api/v1/jobs", json={"prompt": "x", "steps": 1}, headers=bearer(key)
+    ).get_json()["id"]
+    assert wait_final(client, quick, key)["status"] == "succeeded"
+    assert time.monotonic() - cancelled_at < 1.2  # the GPU was freed, not held for 2 s
+    assert wait_final(client, slow, key)["status"] == "cancelled"

@@ -13,7 +13,7 @@ def test_upgrade_creates_every_table(database_url):
     engine = create_engine(database_url)
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
-    assert {"users", "api_keys", "jobs", "images", "refusals"} <= tables
+    assert {"users", "api_keys", "jobs", "images", "refusals", "image_blobs"} <= tables
     assert current_revision(database_url) == head_revision()
 
 

@@ -73,8 +73,7 @@ def generate_sync(params: dict[str, Any], source: str) -> dict[str, Any]:
 
 def png_base64(image_id: str) -> str:
     """A stored image of this requester as base64."""
-    path = get_generation_service().image_file(image_id, g.requester, False)
-    with open(path, "rb") as fh:
+    with get_generation_service().image_file(image_id, g.requester, False) as fh:
         return base64.b64encode(fh.read()).decode("ascii")
 
 

@@ -78,8 +78,8 @@ def cancel_job(job_id: str):
 @bp.get("/images/<image_id>.png")
 def image_file(image_id: str):
     """A stored PNG, for the key that made it or an admin key."""
-    path = get_generation_service().image_file(image_id, g.requester, _admin())
-    response = send_file(path, mimetype="image/png", max_age=3600)
+    png = get_generation_service().image_file(image_id, g.requester, _admin())
+    response = send_file(png, mimetype="image/png", max_age=3600)
     # It needs a key: the client may keep it, no shared cache may.
     response.cache_control.public = False
     response.cache_control.private = True

@@ -1,25 +1,24 @@
-"""Runs one batch: generate → check every image → store or refuse → final job state."""
+"""Runs one batch: generate → check every image → store or refuse → final job state.
+
+The same runner serves both backends: the in-process queue's worker thread and a Celery
+worker process (``webapp.jobs.celery_worker``). Job state changes go through ``JobStore``.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import time
-import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import update
-from sqlalchemy.orm import sessionmaker
 
 from generation.errors import GenerationCancelled, InvalidGenerationRequest
 from safety.errors import ModerationUnavailable
 from textencoder.runtime import use_torch_threads
-from webapp.db import session_scope
 from webapp.errors import ModerationDown
+from webapp.image_store import ImageStore
 from webapp.jobs.base import WorkItem
-from webapp.metrics import count_error, count_job, observe_generation, observe_moderation
-from webapp.models import Image, Job, utcnow
+from webapp.jobs.store import TIMED_OUT, JobStore
+from webapp.metrics import count_error, observe_generation, observe_moderation
+from webapp.models import Image
 
 if TYPE_CHECKING:
     from safety.verdict import Verdict
@@ -28,30 +27,44 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.5  # throttle: a progress write per step would hammer SQLite
+CANCEL_POLL_S = 0.25  # how often a running batch asks the database who still wants it
 GENERATION_SHARE = 0.95  # the image check and storing take the last few percent
 
 
-class ProgressWriter:
-    """Persists per-step progress of a batch's jobs, at most every PROGRESS_EVERY_S."""
+class BatchWatch:
+    """Progress writes and cancel checks of one running batch, both throttled.
 
-    def __init__(self, factory: sessionmaker, job_ids: list[str]) -> None:
-        """Write progress for these jobs."""
-        self.factory, self.job_ids = factory, job_ids
-        self._last = 0.0
+    A job cancelled by any process (its row left 'running') stops being wanted; the
+    pipeline stops at its next step once nobody in the batch wants the result.
+    """
 
-    def __call__(self, step: int, total: int) -> None:
+    def __init__(self, jobs: JobStore, items: list[WorkItem]) -> None:
+        """Watch these items' jobs."""
+        self.jobs, self.items = jobs, items
+        self._last_progress = self._last_poll = time.monotonic()
+
+    def _keep(self, running: set[str]) -> None:
+        """Flag the items whose job was ended elsewhere."""
+        for item in self.items:
+            if item.job_id not in running:
+                item.cancel.set()
+
+    def progress(self, step: int, total: int) -> None:
         """Progress callback of the generator: (steps done, total steps)."""
         now = time.monotonic()
-        if step < total and now - self._last < PROGRESS_EVERY_S:
+        if step < total and now - self._last_progress < PROGRESS_EVERY_S:
             return
-        self._last = now
+        self._last_progress = self._last_poll = now
         value = GENERATION_SHARE * step / max(total, 1)
-        with session_scope(self.factory) as session:
-            session.execute(
-                update(Job)
-                .where(Job.id.in_(self.job_ids), Job.status == "running")
-                .values(progress=value)
-            )
+        self._keep(self.jobs.progress([i.job_id for i in self.items], value))
+
+    def should_cancel(self) -> bool:
+        """Stop the pipeline only when nobody in the batch still wants the result."""
+        now = time.monotonic()
+        if now - self._last_poll >= CANCEL_POLL_S:
+            self._last_poll = now
+            self._keep(self.jobs.running([i.job_id for i in self.items]))
+        return all(i.cancel.is_set() or now > i.deadline for i in self.items)
 
 
 class BatchRunner:
@@ -59,16 +72,18 @@ class BatchRunner:
 
     def __init__(
         self,
-        factory: sessionmaker,
+        jobs: JobStore,
+        images: ImageStore,
         models: LoadedModels,
         refusal_log: RefusalLog,
-        image_dir: str,
-        torch_threads: int = 0,
+        worker: str,
+        torch_threads: int = 1,
     ) -> None:
-        """Bind to the app's database, models, refusal log and image folder."""
-        self.factory, self.models, self.refusal_log = factory, models, refusal_log
-        self.image_dir = Path(image_dir)
-        self.torch_threads = torch_threads or os.cpu_count() or 1
+        """Bind to the job and image stores, models, refusal log and this process's identity."""
+        self.jobs, self.images, self.models = jobs, images, models
+        self.refusal_log = refusal_log
+        self.worker = worker
+        self.torch_threads = torch_threads
 
     def __call__(self, batch: list[WorkItem]) -> None:
         """Run a batch of compatible items as one pipeline call, then end every job."""
@@ -91,17 +106,13 @@ class BatchRunner:
     def _generate(self, live: list[WorkItem]) -> list[Any] | None:
         """The pipeline call; on failure every job is ended and None returned."""
         gen = self.models.generator
-
-        def should_cancel() -> bool:
-            """Stop the pipeline only when nobody in the batch still wants the result."""
-            now = time.monotonic()
-            return all(i.cancel.is_set() or now > i.deadline for i in live)
-
-        progress = ProgressWriter(self.factory, [i.job_id for i in live])
+        watch = BatchWatch(self.jobs, live)
         started = time.perf_counter()
         try:
             reqs = [i.request for i in live]
-            results = gen.generate_batch(reqs, progress=progress, should_cancel=should_cancel)
+            results = gen.generate_batch(
+                reqs, progress=watch.progress, should_cancel=watch.should_cancel
+            )
         except GenerationCancelled:
             for item in live:
                 self._end_interrupted(item)
@@ -125,38 +136,18 @@ class BatchRunner:
         if item.cancel.is_set() or time.monotonic() > item.deadline:
             self._end_interrupted(item)
             return False
-        with session_scope(self.factory) as session:
-            started = session.execute(
-                update(Job)
-                .where(Job.id == item.job_id, Job.status == "queued")
-                .values(status="running", started_at=utcnow(), progress=0.0)
-            )
-        # Zero rows: another process (or an admin) already ended it, e.g. cancelled it.
-        return started.rowcount == 1
+        return self.jobs.start(item.job_id, self.worker)
 
     def _end_interrupted(self, item: WorkItem) -> None:
         """Cancelled by the requester, or past its deadline."""
         if item.cancel.is_set():
             self._end(item, "cancelled", code="cancelled", message="The job was cancelled.")
         else:
-            self._end(item, "failed", code="timeout", message="The job did not finish in time.")
+            self._end(item, "failed", code="timeout", message=TIMED_OUT)
 
     def _end(self, item: WorkItem, status: str, **fields: Any) -> None:
-        """Write a final state (only over a job that has none yet)."""
-        values = {
-            "status": status,
-            "finished_at": utcnow(),
-            "error_code": fields.get("code"),
-            "error_message": fields.get("message"),
-        }
-        values.update({k: v for k, v in fields.items() if k not in {"code", "message"}})
-        with session_scope(self.factory) as session:
-            session.execute(
-                update(Job)
-                .where(Job.id == item.job_id, Job.status.in_(("queued", "running")))
-                .values(**values)
-            )
-        count_job(status)
+        """Write a final state (the store ignores a job that has one already)."""
+        self.jobs.finish(item.job_id, status, **fields)
 
     def _check_and_store(self, item: WorkItem, result: Any) -> None:
         """Check every image; one refused image refuses the job (no image is blacked out)."""
@@ -192,17 +183,12 @@ class BatchRunner:
             moderator_version=verdict.moderator_version,
         )
 
-    def _write_pngs(self, item: WorkItem, result: Any, moderator: str) -> list[Image]:
-        """Write each image atomically under the image folder; the rows to insert."""
-        folder = self.image_dir / item.job_id[:2]
-        folder.mkdir(parents=True, exist_ok=True)
-        rows = []
+    def _store(self, item: WorkItem, result: Any, moderator: str) -> None:
+        """Store the PNGs, then the Image rows and the final state in one transaction."""
+        rows, keys = [], []
         for position, generated in enumerate(result.images):
-            image_id = str(uuid.uuid4())
-            relative = f"{item.job_id[:2]}/{image_id}.png"
-            tmp = folder / f".{image_id}.tmp"
-            generated.image.save(tmp, format="PNG")
-            os.replace(tmp, self.image_dir / relative)
+            image_id, key = self.images.save(item.job_id, generated.image)
+            keys.append(key)
             rows.append(
                 Image(
                     id=image_id,
@@ -210,32 +196,12 @@ class BatchRunner:
                     requester=item.requester,
                     position=position,
                     seed=int(generated.seed),
-                    path=relative,
+                    path=key,
                     prompt=item.request.prompt,
                     model_version=result.version,
                     moderator_version=moderator,
                 )
             )
-        return rows
-
-    def _store(self, item: WorkItem, result: Any, moderator: str) -> None:
-        """Write the PNGs, then the Image rows and the final state in one transaction."""
-        rows = self._write_pngs(item, result, moderator)
-        with session_scope(self.factory) as session:
-            done = session.execute(
-                update(Job)
-                .where(Job.id == item.job_id, Job.status == "running")
-                .values(
-                    status="succeeded",
-                    progress=1.0,
-                    finished_at=utcnow(),
-                    model_version=result.version,
-                    moderator_version=moderator,
-                )
-            )
-            if done.rowcount != 1:  # ended meanwhile (cancelled elsewhere): keep no images
-                for row in rows:
-                    (self.image_dir / row.path).unlink(missing_ok=True)
-                return
-            session.add_all(rows)
-        count_job("succeeded")
+        if not self.jobs.succeed(item.job_id, result.version, moderator, rows):
+            for key in keys:  # ended meanwhile (cancelled elsewhere): keep no images
+                self.images.delete(key)
