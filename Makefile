@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install migrate run test lint bench clean
+.PHONY: install migrate run worker test lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ migrate: install
 
 run: migrate
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py 'webapp:create_app()'
+
+# A GPU worker for SAFECANVAS_QUEUE=celery (one per GPU; pin it with SAFECANVAS_DEVICE=cuda:N).
+worker: migrate
+	SAFECANVAS_QUEUE=celery $(VENV)/bin/flask --app webapp worker
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

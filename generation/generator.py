@@ -102,6 +102,17 @@ class Generator:
             self._text_encoder = shared_text_encoder()
         return self._text_encoder
 
+    def device_memory(self) -> dict[str, int]:
+        """Bytes of device memory torch holds on a CUDA device ({} elsewhere or unloaded)."""
+        if self._pipe is None or not self.device.startswith("cuda"):
+            return {}
+        import torch
+
+        return {
+            "allocated": int(torch.cuda.memory_allocated(self.device)),
+            "reserved": int(torch.cuda.memory_reserved(self.device)),
+        }
+
     def versions(self) -> list[str]:
         """Names of the versions this generator can serve."""
         if not self.external:

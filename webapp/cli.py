@@ -105,8 +105,26 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
+@click.command("worker")
+@click.option("--name", default=None, help="Celery node name (default gen<pid>@<host>).")
+@with_appcontext
+def worker_command(name: str | None) -> None:
+    """Run a GPU worker: load the model once, then generate jobs from the broker.
+
+    Needs SAFECANVAS_QUEUE=celery and SAFECANVAS_BROKER_URL; pin the device with
+    SAFECANVAS_DEVICE=cuda:N or CUDA_VISIBLE_DEVICES. One worker process per GPU.
+    """
+    app = current_app._get_current_object()
+    if app.config["SAFECANVAS_QUEUE"] != "celery":
+        raise click.UsageError("set SAFECANVAS_QUEUE=celery (and SAFECANVAS_BROKER_URL)")
+    from webapp.jobs.celery_worker import GenerationWorker
+
+    GenerationWorker(app).serve(name, app.config["SAFECANVAS_WORKER_METRICS"])
+
+
 COMMANDS = (
     db_cli,
+    worker_command,
     create_api_key_command,
     revoke_api_key_command,
     list_api_keys_command,

@@ -76,6 +76,19 @@ def _device(name: str, raw: str) -> str:
     raise ConfigError(f"SAFECANVAS_{name} must be auto, cpu, mps, cuda or cuda:N, got {raw!r}")
 
 
+def _broker(name: str, raw: str) -> str:
+    if not raw.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
+        raise ConfigError(f"SAFECANVAS_{name} must be a redis:// or amqp:// URL, got {raw!r}")
+    return raw
+
+
+def _address(name: str, raw: str) -> str:
+    host, _, port = raw.rpartition(":")
+    if raw in {"", "off"} or (host and port.isdigit()):
+        return "" if raw == "off" else raw
+    raise ConfigError(f"SAFECANVAS_{name} must be host:port or off, got {raw!r}")
+
+
 def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
     if raw not in choices:
         raise ConfigError(f"SAFECANVAS_{name} must be one of {', '.join(choices)}, got {raw!r}")
@@ -119,6 +132,11 @@ SETTINGS: dict[str, tuple[str | None, Any]] = {
     "RATE_LIMIT_STORAGE": ("memory://", lambda n, v: v),
     "REFUSAL_LIMIT": ("5/10 minutes", _rate),
     "REFUSAL_COOLDOWN_S": ("600", lambda n, v: _int(n, v, 1)),
+    "QUEUE": ("inprocess", lambda n, v: _choice(n, v, ("inprocess", "celery"))),
+    "BROKER_URL": ("redis://127.0.0.1:6379/0", _broker),
+    "BROKER_QUEUE": ("safecanvas.generate", lambda n, v: v),
+    "BROKER_VISIBILITY_TIMEOUT_S": (None, lambda n, v: _int(n, v, 1)),
+    "WORKER_METRICS": ("127.0.0.1:9808", _address),
     "QUEUE_MAX": ("32", lambda n, v: _int(n, v, 1)),
     "BATCH_MAX": ("4", lambda n, v: _int(n, v, 1)),
     "BATCH_WAIT_MS": ("50", lambda n, v: _int(n, v, 0)),
@@ -163,6 +181,8 @@ class Config:
             out["SAFECANVAS_DATABASE_URL"] = f"sqlite:///{inst / 'safecanvas.db'}"
         out["SAFECANVAS_MODEL_DIR"] = out.get("SAFECANVAS_MODEL_DIR") or str(inst / "models")
         out["SAFECANVAS_IMAGE_DIR"] = out.get("SAFECANVAS_IMAGE_DIR") or str(inst / "images")
+        if not out.get("SAFECANVAS_BROKER_VISIBILITY_TIMEOUT_S"):  # longer than any job may run
+            out["SAFECANVAS_BROKER_VISIBILITY_TIMEOUT_S"] = out["SAFECANVAS_JOB_TIMEOUT_S"] + 60
         if not out.get("SAFECANVAS_SECRET_KEY"):
             out["SAFECANVAS_SECRET_KEY"] = _instance_secret(inst, "secret_key")
         if out.get("SAFECANVAS_HTTPS") is None:  # served over HTTPS if its public URL says so

@@ -62,7 +62,8 @@ class GenerationService(JobViews):
             return
         with self._lock:
             if not self._recovered:
-                self.jobs.recover(self.identity, self.timeout_s)
+                # Celery: the broker holds the queue and redelivers a dead worker's jobs.
+                self.jobs.recover(self.identity, self.timeout_s, orphans=self.queue.local)
                 self._recovered = True
 
     def ensure_started(self) -> None:
@@ -108,9 +109,9 @@ class GenerationService(JobViews):
         return self._enqueue(req, requester, source)
 
     def _ready_generator(self) -> TextToImage:
-        """The generator, or 503 while it loads (or failed to)."""
+        """The generator, or 503 while it loads (or failed to); with Celery, its limits only."""
         gen = self.models.generator
-        if gen.ready:
+        if gen.ready or not self.queue.local:
             return gen
         if self.models.load_error:
             raise ServiceUnavailable("The model failed to load; see /readyz.", retry_after=60)
@@ -138,7 +139,7 @@ class GenerationService(JobViews):
             progress=0.0,
             params=request_params(req),
             model_version=req.version,
-            worker=self.identity,
+            worker=self.identity if self.queue.local else None,  # Celery: set by the worker
         )
         self.jobs.create(job)
         item = WorkItem(
@@ -163,6 +164,10 @@ class GenerationService(JobViews):
         """Block until the job ended or the job timeout passed (for the synchronous API)."""
         self.queue.wait(job_id, self.timeout_s + 5 if timeout is None else timeout)
 
+    def readiness(self) -> tuple[bool, dict[str, str]]:
+        """The queue's own components for /readyz (the broker and its workers, with Celery)."""
+        return self.queue.readiness()
+
     def cancel(self, job_id: str, requester: str, is_admin: bool) -> dict[str, Any]:
         """Cancel a queued or running job; 409 if it already finished another way."""
         view = self.job_view(job_id, requester, is_admin)
@@ -178,13 +183,25 @@ class GenerationService(JobViews):
         return self.job_view(job_id, requester, is_admin)
 
 
-def init_app(app: Flask) -> None:
-    """Attach the generation service with the in-process queue."""
-    queue = InProcessQueue(
-        max_size=app.config["SAFECANVAS_QUEUE_MAX"],
-        batch_max=app.config["SAFECANVAS_BATCH_MAX"],
-        batch_wait_s=app.config["SAFECANVAS_BATCH_WAIT_MS"] / 1000,
+def make_queue(app: Flask) -> JobQueue:
+    """The configured backend: in this process (default), or Celery workers via a broker."""
+    cfg = app.config
+    if cfg["SAFECANVAS_QUEUE"] == "celery":
+        from webapp.jobs.celery_app import make_celery
+        from webapp.jobs.celery_queue import CeleryQueue
+
+        jobs = JobStore(session_factory(app))
+        return CeleryQueue(make_celery(cfg), jobs, max_size=cfg["SAFECANVAS_QUEUE_MAX"])
+    return InProcessQueue(
+        max_size=cfg["SAFECANVAS_QUEUE_MAX"],
+        batch_max=cfg["SAFECANVAS_BATCH_MAX"],
+        batch_wait_s=cfg["SAFECANVAS_BATCH_WAIT_MS"] / 1000,
     )
+
+
+def init_app(app: Flask) -> None:
+    """Attach the generation service with the configured queue."""
+    queue = make_queue(app)
     service = GenerationService(app, queue)
     app.extensions[EXTENSION] = service
     app.before_request(lambda: service.recover() if uses_database() else None)

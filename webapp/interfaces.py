@@ -38,8 +38,15 @@ class TextToImage(Protocol):
     def active_version(self) -> str:
         """The version a request without one gets."""
 
+    @property
+    def device(self) -> str:
+        """The torch device it generates on (``cpu``, ``cuda:1``, ...)."""
+
     def versions(self) -> list[str]:
         """Names of the versions a request may ask for."""
+
+    def device_memory(self) -> dict[str, int]:
+        """Device memory held, by kind (``allocated``, ``reserved``); {} off CUDA."""
 
     def load(self) -> object:
         """Load the weights (idempotent)."""
@@ -67,8 +74,8 @@ class ModerationChain(Protocol):
     def version(self) -> str:
         """Recorded with every verdict and every stored image."""
 
-    def load(self) -> None:
-        """Load every part; ModerationUnavailable naming the parts that failed."""
+    def load(self, parts: tuple[str, ...] = ...) -> None:
+        """Load every part (or the named ones); ModerationUnavailable naming the failures."""
 
     def status(self) -> dict[str, str]:
         """Part -> "ready", "not loaded" or "error: ..." (for /readyz)."""

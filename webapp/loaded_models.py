@@ -20,15 +20,23 @@ log = logging.getLogger(__name__)
 EXTENSION = "safecanvas.loaded_models"
 # At exit, how long to let the loader finish the step it is in (one model load).
 EXIT_WAIT_S = 120.0
+PROMPT_PARTS = ("blocklist", "classifier")  # what a web process needs with Celery
 
 
 class LoadedModels:
     """Holds the generator and the moderation chain; loads them once, in the background."""
 
-    def __init__(self, generator: TextToImage, moderation: ModerationChain) -> None:
-        """Hold these two; nothing is loaded yet."""
+    def __init__(
+        self, generator: TextToImage, moderation: ModerationChain, generates_here: bool = True
+    ) -> None:
+        """Hold these two; nothing is loaded yet.
+
+        ``generates_here`` is False in a web process with Celery: it only moderates prompts,
+        so it loads neither the diffusion model nor the image check (GPU workers do).
+        """
         self.generator = generator
         self.moderation = moderation
+        self.generates_here = generates_here
         self.load_error: str | None = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -60,15 +68,21 @@ class LoadedModels:
         moderation = Moderation(
             encoder=encoder, image_threshold=config["SAFECANVAS_IMAGE_NSFW_THRESHOLD"]
         )
-        return cls(generator, moderation)
+        return cls(generator, moderation, generates_here=config["SAFECANVAS_QUEUE"] == "inprocess")
 
     def load(self) -> None:
-        """Load the model, then moderation, on the one text encoder; record any failure."""
-        steps = (
-            lambda: use_torch_threads(1, import_torch=True),  # before a thread team exists
-            self.generator.load,
-            self.moderation.load,
-        )
+        """Load the model (where this process generates), then moderation; record failures."""
+        if self.generates_here:
+            steps = (
+                lambda: use_torch_threads(1, import_torch=True),  # before a thread team exists
+                self.generator.load,
+                self.moderation.load,
+            )
+        else:  # with Celery: prompts only, so neither the diffusion model nor the image check
+            steps = (
+                lambda: use_torch_threads(1, import_torch=True),
+                lambda: self.moderation.load(PROMPT_PARTS),
+            )
         with self._lock:
             try:
                 for step in steps:
@@ -106,12 +120,16 @@ class LoadedModels:
 
     def readiness(self) -> tuple[bool, dict[str, str]]:
         """Whether every component is ready, and each component's state."""
-        components = {"model": "ready" if self.generator.ready else "not loaded"}
+        components = {}
+        if self.generates_here:
+            components["model"] = "ready" if self.generator.ready else "not loaded"
         try:
-            components.update({f"moderation.{k}": v for k, v in self.moderation.status().items()})
+            status = self.moderation.status().items()
+            parts = None if self.generates_here else PROMPT_PARTS
+            components.update({f"moderation.{k}": v for k, v in status if not parts or k in parts})
         except Exception as exc:  # a broken moderator must show, not crash the probe
             components["moderation"] = f"error: {exc}"
-        if self.load_error and not self.generator.ready:
+        if self.load_error and self.generates_here and not self.generator.ready:
             components["model"] = f"error: {self.load_error}"
         ready = all(state == "ready" for state in components.values())
         return ready, components

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, request
 from prometheus_client import (
@@ -19,7 +20,9 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
+from prometheus_client.core import GaugeMetricFamily
 
 from webapp.errors import Forbidden
 
@@ -76,6 +79,11 @@ ERRORS = Counter(
     "safecanvas_errors_total", "Server-side failures by kind.", ["kind"], registry=REGISTRY
 )
 JOBS = Counter("safecanvas_jobs_total", "Jobs by final status.", ["status"], registry=REGISTRY)
+STOPPED = Counter(
+    "safecanvas_batches_stopped_total",
+    "Pipeline batches stopped before their last step: every job in them was cancelled.",
+    registry=REGISTRY,
+)
 
 bp = Blueprint("metrics", __name__)
 
@@ -114,6 +122,11 @@ def count_error(kind: str) -> None:
     ERRORS.labels(kind).inc()
 
 
+def count_stopped_batch() -> None:
+    """Count a batch the pipeline stopped early because nobody wanted its result."""
+    STOPPED.inc()
+
+
 def count_job(status: str) -> None:
     """Count a job reaching a final status."""
     JOBS.labels(status).inc()
@@ -130,6 +143,39 @@ def metrics() -> Response:
     elif request.remote_addr not in {"127.0.0.1", "::1"}:
         raise Forbidden("Metrics are served to loopback clients only; set a metrics token.")
     return Response(exposition(), mimetype=CONTENT_TYPE_LATEST)
+
+
+class WorkerCollector:
+    """Read at scrape time in a GPU worker: the broker's queue and the device's memory."""
+
+    def __init__(self, depth: Callable[[], int], memory: Callable[[], dict[str, int]]) -> None:
+        """``depth()`` counts waiting jobs, ``memory()`` maps kind -> bytes."""
+        self.depth, self.memory = depth, memory
+
+    def collect(self):
+        """Two gauges; a broker that does not answer leaves the depth out."""
+        depth = GaugeMetricFamily(
+            "safecanvas_broker_queue_depth", "Jobs waiting in the broker for any GPU worker."
+        )
+        try:
+            depth.add_metric([], self.depth())
+        except Exception:  # a scrape must not fail because the broker is away
+            pass
+        yield depth
+        memory = GaugeMetricFamily(
+            "safecanvas_device_memory_bytes", "Device memory torch holds.", labels=["kind"]
+        )
+        for kind, value in self.memory().items():
+            memory.add_metric([kind], value)
+        yield memory
+
+
+def serve_worker_metrics(
+    host: str, port: int, depth: Callable[[], int], memory: Callable[[], dict[str, int]]
+) -> None:
+    """Serve this worker's metrics (jobs, batches, latency, queue, memory) over HTTP."""
+    REGISTRY.register(WorkerCollector(depth, memory))
+    start_http_server(port, addr=host or "0.0.0.0", registry=REGISTRY)
 
 
 def exposition(registry: CollectorRegistry = REGISTRY) -> bytes:

@@ -66,9 +66,12 @@ def flask_cli(instance: Path, *args: str) -> str:
 class Server:
     """gunicorn serving ``webapp:create_app()`` in its own process group."""
 
-    def __init__(self, instance: Path, wait_for: str = "/readyz", **env: str) -> None:
+    def __init__(
+        self, instance: Path, wait_for: str = "/readyz", cwd: Path = ROOT, **env: str
+    ) -> None:
         self.instance = instance
         self.wait_for = wait_for  # /readyz (model and moderation loaded) or /healthz
+        self.cwd = cwd  # another working directory must not change what the server finds
         self.env = env  # extra SAFECANVAS_* settings for this server
         self.proc: subprocess.Popen | None = None
         self.port = 0
@@ -85,11 +88,13 @@ class Server:
             [
                 str(BIN / "gunicorn"),
                 "-c",
-                "gunicorn.conf.py",
+                str(ROOT / "gunicorn.conf.py"),
+                "--pythonpath",
+                str(ROOT),
                 "--no-control-socket",  # the default path is shared by every gunicorn here
                 "webapp:create_app()",
             ],
-            cwd=ROOT,
+            cwd=self.cwd,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

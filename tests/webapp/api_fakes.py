@@ -43,6 +43,7 @@ class FakeGenerator:
         self.model, self.external = "fake-1", True  # like a checkpoint from outside
         self.registry = Registry(model_dir, shipped_dir=None)
         self.ready, self.active_version, self.limits = True, "fake-1", LIMITS
+        self.device = "cpu"
         self.version_names = ["fake-1"]
         self.step_s = step_s
         self.batches: list[int] = []
@@ -50,6 +51,9 @@ class FakeGenerator:
 
     def versions(self) -> list[str]:
         return list(self.version_names)
+
+    def device_memory(self) -> dict[str, int]:
+        return {}
 
     def load(self) -> FakeGenerator:
         self.ready = True
@@ -85,7 +89,7 @@ class FakeModeration:
     def __init__(self) -> None:
         self.down = False
 
-    def load(self) -> None:
+    def load(self, parts: tuple[str, ...] = ()) -> None:
         pass
 
     def status(self) -> dict[str, str]:

@@ -51,6 +51,11 @@ def test_environment_overrides(tmp_path):
         ("MODEL_CPU_OFFLOAD", "sometimes", "SAFECANVAS_MODEL_CPU_OFFLOAD must be true or false"),
         ("ATTENTION_SLICING", "0", "SAFECANVAS_ATTENTION_SLICING must be off, auto, max"),
         ("MODEL_VARIANT", "../fp16", "SAFECANVAS_MODEL_VARIANT must be a weight-file variant"),
+        ("QUEUE", "kafka", "SAFECANVAS_QUEUE must be one of inprocess, celery"),
+        ("BROKER_URL", "http://broker", "SAFECANVAS_BROKER_URL must be a redis:// or amqp://"),
+        ("DEVICE", "gpu2", "SAFECANVAS_DEVICE must be auto, cpu, mps, cuda or cuda:N"),
+        ("IMAGE_STORE", "s3", "SAFECANVAS_IMAGE_STORE must be one of directory, database"),
+        ("WORKER_METRICS", "9808", "SAFECANVAS_WORKER_METRICS must be host:port or off"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, name, value, message):
@@ -121,3 +126,10 @@ def test_workers_starting_together_share_one_secret(tmp_path):
             )
         )
     assert len(keys) == 1
+
+
+def test_the_broker_keeps_a_dead_workers_jobs_longer_than_a_job_may_run(tmp_path):
+    cfg = Config.from_env({"SAFECANVAS_JOB_TIMEOUT_S": "300"}, str(tmp_path))
+    assert cfg["SAFECANVAS_QUEUE"] == "inprocess"  # make run stays one process
+    assert cfg["SAFECANVAS_BROKER_VISIBILITY_TIMEOUT_S"] == 360
+    assert cfg["SAFECANVAS_DEVICE"] == "auto"

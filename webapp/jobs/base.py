@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from generation.types import GenerationRequest
 
 FINAL_STATES = frozenset({"succeeded", "refused", "failed", "cancelled"})
 
@@ -18,6 +21,36 @@ class QueueFull(Exception):
         """Remember when to retry."""
         super().__init__(f"queue full, retry after {retry_after}s")
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class JobPayload:
+    """What a worker needs to run an accepted job: typed and JSON-serialisable.
+
+    It crosses the broker in Celery mode; new per-job settings (safeguards, say) join as
+    fields with defaults, so a worker of the same release reads every payload it is sent.
+    """
+
+    job_id: str
+    request: GenerationRequest
+    requester: str
+    source: str
+    deadline_at: float  # wall-clock time (time.time()) after which the job fails as timed out
+    guard_keys: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types only."""
+        data = asdict(self)
+        data["guard_keys"] = list(self.guard_keys)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobPayload:
+        """The inverse of ``to_json``; a missing field raises TypeError, an extra one too."""
+        request = GenerationRequest(**data["request"])
+        rest = {k: v for k, v in data.items() if k != "request"}
+        rest["guard_keys"] = tuple(rest.get("guard_keys", ()))
+        return cls(request=request, **rest)
 
 
 @dataclass(eq=False)
@@ -39,12 +72,43 @@ class WorkItem:
     cancel: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
 
+    def payload(self) -> JobPayload:
+        """The serialisable part, with the deadline on the wall clock."""
+        return JobPayload(
+            job_id=self.job_id,
+            request=self.request,
+            requester=self.requester,
+            source=self.source,
+            deadline_at=time.time() + (self.deadline - time.monotonic()),
+            guard_keys=tuple(self.guard_keys),
+        )
+
+    @classmethod
+    def from_payload(cls, payload: JobPayload, batch_key: Hashable) -> WorkItem:
+        """A work item in this process for a payload received from another one."""
+        return cls(
+            job_id=payload.job_id,
+            request=payload.request,
+            requester=payload.requester,
+            source=payload.source,
+            batch_key=batch_key,
+            deadline=time.monotonic() + (payload.deadline_at - time.time()),
+            guard_keys=list(payload.guard_keys),
+        )
+
 
 Runner = Callable[[list[WorkItem]], None]
 
 
 class JobQueue(ABC):
     """A bounded queue feeding one generation worker per device."""
+
+    #: Jobs run in this process (and die with it); False when a broker holds them.
+    local = True
+
+    def readiness(self) -> tuple[bool, dict[str, str]]:
+        """Components of the queue for /readyz (none for an in-process queue)."""
+        return True, {}
 
     @abstractmethod
     def start(self, runner: Runner) -> None:

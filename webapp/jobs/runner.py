@@ -17,7 +17,12 @@ from webapp.errors import ModerationDown
 from webapp.image_store import ImageStore
 from webapp.jobs.base import WorkItem
 from webapp.jobs.store import TIMED_OUT, JobStore
-from webapp.metrics import count_error, observe_generation, observe_moderation
+from webapp.metrics import (
+    count_error,
+    count_stopped_batch,
+    observe_generation,
+    observe_moderation,
+)
 from webapp.models import Image
 
 if TYPE_CHECKING:
@@ -114,6 +119,7 @@ class BatchRunner:
                 reqs, progress=watch.progress, should_cancel=watch.should_cancel
             )
         except GenerationCancelled:
+            count_stopped_batch()
             for item in live:
                 self._end_interrupted(item)
             return None
