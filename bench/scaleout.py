@@ -1,0 +1,172 @@
+"""Benchmark the queue backends: in-process, Celery with one worker, Celery with two workers.
+
+    .venv/bin/python bench/scaleout.py [--broker redis|rabbitmq] [--runs 15] [--requests 16]
+
+The same requests (canvas-shapes, same prompt, seeds and steps) go through real servers:
+1. ``inprocess``: the default server (gunicorn, one process generating what it accepts);
+2. ``celery-1``: a web server with ``SAFECANVAS_QUEUE=celery`` and one ``flask worker``;
+3. ``celery-2``: the same with a second worker.
+Every generating process uses one torch thread, so two workers can use the two cores here.
+All three share one fresh PostgreSQL database (SQLite when none answers) and the broker.
+
+Figures (JSON under bench/results/):
+- ``celery_overhead_ms``: median single-request latency of celery-1 minus inprocess (the
+  broker hop, the worker's database writes, the web tier's wait on the job row);
+- ``workers2_speedup``: throughput of ``--requests`` requests from ``--clients`` concurrent
+  clients, celery-2 over celery-1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.serving import post_image  # noqa: E402
+from tests.e2e.cluster import BROKERS, Worker, delete_queue, fresh_postgres  # noqa: E402
+from tests.e2e.conftest import Server, server_env  # noqa: E402
+
+
+def prepare(instance: Path, env: dict[str, str]) -> str:
+    """Migrate the database and make an API key with the real CLI; the key."""
+    import subprocess
+
+    from tests.e2e.conftest import BIN
+
+    def flask(*args: str) -> str:
+        out = subprocess.run(
+            [str(BIN / "flask"), "--app", "webapp", *args],
+            cwd=ROOT,
+            env=server_env(instance, SAFECANVAS_LOAD_MODELS="off", **env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return out.stdout.strip().splitlines()[-1]
+
+    flask("db", "upgrade")
+    return flask("create-api-key", "bench")
+
+
+def measure(server: Server, key: str, runs: int, requests: int, clients: int, steps) -> dict:
+    """Median latency of one request at a time, then throughput of concurrent clients."""
+    post_image(server, key, 0, steps)  # warm-up (first batch, connections)
+    latencies = [post_image(server, key, i, steps) for i in range(runs)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(lambda s: post_image(server, key, 1000 + s, steps), range(requests)))
+    wall = time.perf_counter() - start
+    return {
+        "median_latency_s": statistics.median(latencies),
+        "latencies_s": latencies,
+        "throughput_rps": requests / wall,
+        "wall_s": wall,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the three setups, print the table and write the JSON."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--broker", choices=sorted(BROKERS), default="redis")
+    p.add_argument("--runs", type=int, default=15, help="single-request latency samples")
+    p.add_argument("--requests", type=int, default=16, help="requests in the throughput runs")
+    p.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    p.add_argument("--steps", type=int, default=None, help="denoising steps (model default)")
+    p.add_argument("--json", default="bench/results/scaleout.json")
+    args = p.parse_args(argv)
+
+    instance = Path(tempfile.mkdtemp(prefix="safecanvas-scaleout-"))
+    try:
+        database, drop = fresh_postgres()
+    except BaseException:  # pytest's skip when PostgreSQL does not answer
+        database, drop = f"sqlite:///{instance / 'bench.db'}", lambda: None
+    queue = f"safecanvas.bench.{uuid.uuid4().hex[:8]}"
+    common = {
+        "SAFECANVAS_DATABASE_URL": database,
+        "SAFECANVAS_RATE_LIMIT": "100000/minute",
+        "SAFECANVAS_QUEUE_MAX": "256",
+        "SAFECANVAS_BATCH_MAX": "4",
+        "SAFECANVAS_BATCH_WAIT_MS": "50",
+        "SAFECANVAS_TORCH_THREADS": "1",
+    }
+    celery = {
+        **common,
+        "SAFECANVAS_QUEUE": "celery",
+        "SAFECANVAS_BROKER_URL": BROKERS[args.broker],
+        "SAFECANVAS_BROKER_QUEUE": queue,
+    }
+    load_before = os.getloadavg()
+    results: dict[str, dict] = {}
+    key = prepare(instance, common)
+    procs: list = []
+    try:
+        server = Server(instance, **common)
+        server.start()
+        procs.append(server)
+        results["inprocess"] = measure(
+            server, key, args.runs, args.requests, args.clients, args.steps
+        )
+        server.stop()
+
+        web = Server(instance, **celery)
+        workers = [Worker(instance, f"bench{i}", **celery) for i in (1, 2)]
+        procs += [web, *workers]
+        web.start()
+        workers[0].start()
+        results["celery-1"] = measure(web, key, args.runs, args.requests, args.clients, args.steps)
+        workers[1].start()
+        results["celery-2"] = measure(web, key, args.runs, args.requests, args.clients, args.steps)
+    finally:
+        for proc in procs:
+            proc.stop()
+        drop()
+        delete_queue(BROKERS[args.broker], queue)
+
+    overhead_ms = 1000 * (
+        results["celery-1"]["median_latency_s"] - results["inprocess"]["median_latency_s"]
+    )
+    speedup = results["celery-2"]["throughput_rps"] / results["celery-1"]["throughput_rps"]
+    figures = {
+        "broker": args.broker,
+        "database": database.split(":", 1)[0],
+        "requests": args.requests,
+        "clients": args.clients,
+        "runs": args.runs,
+        "steps": args.steps,
+        "torch_threads_per_process": 1,
+        "celery_overhead_ms": overhead_ms,
+        "workers2_speedup": speedup,
+        "setups": results,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+    }
+    throughput = f"{args.requests} req, {args.clients} clients"
+    print(f"{'setup':<10}  {'median latency':>14}  {throughput:>20}")
+    for name, r in results.items():
+        latency_ms = r["median_latency_s"] * 1000
+        print(f"{name:<10}  {latency_ms:>11.0f} ms  {r['throughput_rps']:>14.2f} req/s")
+    print(f"celery_overhead_ms (target <= 50): {overhead_ms:.0f}")
+    print(f"workers2_speedup (target >= 1.6): {speedup:.2f}")
+    print(f"load average before/after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f}")
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
