@@ -34,7 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.serving import post_image  # noqa: E402
-from tests.e2e.cluster import BROKERS, Worker, delete_queue, fresh_postgres  # noqa: E402
+from tests.e2e.cluster import (  # noqa: E402
+    BROKERS,
+    Worker,
+    delete_queue,
+    fresh_postgres,
+    metric_value,
+)
 from tests.e2e.conftest import Server, server_env  # noqa: E402
 
 
@@ -60,20 +66,38 @@ def prepare(instance: Path, env: dict[str, str]) -> str:
     return flask("create-api-key", "bench")
 
 
-def measure(server: Server, key: str, runs: int, requests: int, clients: int, steps) -> dict:
+def batch_counts(workers: list[Worker]) -> tuple[float, float]:
+    """(pipeline batches, jobs in them) so far, over the workers' metrics."""
+    texts = [w.metrics() for w in workers]
+    return (
+        sum(metric_value(t, "safecanvas_batch_requests_count") for t in texts),
+        sum(metric_value(t, "safecanvas_batch_requests_sum") for t in texts),
+    )
+
+
+def measure(
+    server: Server, key: str, args: argparse.Namespace, workers: list[Worker] | None = None
+) -> dict:
     """Median latency of one request at a time, then throughput of concurrent clients."""
-    post_image(server, key, 0, steps)  # warm-up (first batch, connections)
-    latencies = [post_image(server, key, i, steps) for i in range(runs)]
+    post_image(server, key, 0, args.steps)  # warm-up (first batch, connections)
+    latencies = [post_image(server, key, i, args.steps) for i in range(args.runs)]
+    before = batch_counts(workers) if workers else None
     start = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(lambda s: post_image(server, key, 1000 + s, steps), range(requests)))
+    with ThreadPoolExecutor(args.clients) as pool:
+        list(
+            pool.map(lambda s: post_image(server, key, 1000 + s, args.steps), range(args.requests))
+        )
     wall = time.perf_counter() - start
-    return {
+    figures = {
         "median_latency_s": statistics.median(latencies),
         "latencies_s": latencies,
-        "throughput_rps": requests / wall,
+        "throughput_rps": args.requests / wall,
         "wall_s": wall,
     }
+    if workers:  # measured, not assumed: how many jobs each pipeline call held
+        after = batch_counts(workers)
+        figures["mean_batch_size"] = (after[1] - before[1]) / max(after[0] - before[0], 1)
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,9 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         server = Server(instance, **common)
         server.start()
         procs.append(server)
-        results["inprocess"] = measure(
-            server, key, args.runs, args.requests, args.clients, args.steps
-        )
+        results["inprocess"] = measure(server, key, args)
         server.stop()
 
         web = Server(instance, **celery)
@@ -125,9 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         procs += [web, *workers]
         web.start()
         workers[0].start()
-        results["celery-1"] = measure(web, key, args.runs, args.requests, args.clients, args.steps)
+        results["celery-1"] = measure(web, key, args, workers[:1])
         workers[1].start()
-        results["celery-2"] = measure(web, key, args.runs, args.requests, args.clients, args.steps)
+        results["celery-2"] = measure(web, key, args, workers)
     finally:
         for proc in procs:
             proc.stop()
@@ -157,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'setup':<10}  {'median latency':>14}  {throughput:>20}")
     for name, r in results.items():
         latency_ms = r["median_latency_s"] * 1000
-        print(f"{name:<10}  {latency_ms:>11.0f} ms  {r['throughput_rps']:>14.2f} req/s")
+        batch = f"  mean batch {r['mean_batch_size']:.2f}" if "mean_batch_size" in r else ""
+        print(f"{name:<10}  {latency_ms:>11.0f} ms  {r['throughput_rps']:>14.2f} req/s{batch}")
     print(f"celery_overhead_ms (target <= 50): {overhead_ms:.0f}")
     print(f"workers2_speedup (target >= 1.6): {speedup:.2f}")
     print(f"load average before/after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f}")

@@ -66,7 +66,16 @@ class GenerationWorker:
 
         def generate(payload: dict[str, Any]) -> str:
             """Queue the job on this worker's batcher and wait for its end."""
-            return self.run(JobPayload.from_json(payload))
+            try:
+                job = JobPayload.from_json(payload)
+            except (TypeError, KeyError, AttributeError) as exc:  # another release's payload
+                log.error("cannot read the payload of job %s: %s", payload.get("job_id"), exc)
+                message = "A worker of another release received this job; submit it again."
+                self.jobs.finish(
+                    str(payload.get("job_id")), "failed", code="worker_mismatch", message=message
+                )
+                return str(payload.get("job_id"))
+            return self.run(job)
 
         return generate
 
