@@ -68,7 +68,7 @@ class LoadedModels:
         moderation = Moderation(
             encoder=encoder, image_threshold=config["SAFECANVAS_IMAGE_NSFW_THRESHOLD"]
         )
-        return cls(generator, moderation, generates_here=config["SAFECANVAS_QUEUE"] == "inprocess")
+        return cls(generator, moderation)
 
     def load(self) -> None:
         """Load the model (where this process generates), then moderation; record failures."""
@@ -138,6 +138,8 @@ class LoadedModels:
 def init_app(app: Flask, models: LoadedModels | None = None) -> None:
     """Attach ``models`` (default: the configured ones) and start loading them as configured."""
     models = models or LoadedModels.from_config(app.config)
+    # With Celery, GPU workers generate (webapp.jobs.celery_worker sets it back to True).
+    models.generates_here = app.config["SAFECANVAS_QUEUE"] == "inprocess"
     app.extensions[EXTENSION] = models
     # Request threads embed prompts for moderation on one intra-op thread each; the
     # generation worker alone uses several (see textencoder.runtime).
