@@ -43,9 +43,9 @@ def image_file(token: str):
     except BadData:  # a wrong signature, or a payload that is not ours
         raise Forbidden("This image URL is not valid.") from None
     # The signature is the permission: it was only ever handed to the image's owner.
-    path = get_generation_service().image_file(str(image_id), "", is_admin=True)
+    png = get_generation_service().image_file(str(image_id), "", is_admin=True)
     left = max(0, int(signed_at.timestamp() + ttl - time.time()))
-    response = send_file(path, mimetype="image/png", max_age=left)
+    response = send_file(png, mimetype="image/png", max_age=left)
     response.cache_control.public = False
     response.cache_control.private = True  # a shared cache would outlive the expiry
     return response
