@@ -73,7 +73,20 @@ class Worker:
         self.log = instance / f"worker-{name}.log"
 
     def start(self) -> Worker:
-        """Start and wait (bounded) until Celery says the worker is ready."""
+        """Start and wait (bounded) until Celery says the worker is ready.
+
+        Its metrics port, found free, may be taken meanwhile: then it starts again.
+        """
+        for attempt in range(3):
+            try:
+                return self._start_once()
+            except RuntimeError as exc:
+                if attempt == 2 or "Address already in use" not in str(exc):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _start_once(self) -> Worker:
+        """One start with a fresh metrics port."""
         self.metrics_port = free_port()
         env = server_env(
             self.instance, SAFECANVAS_WORKER_METRICS=f"127.0.0.1:{self.metrics_port}", **self.env

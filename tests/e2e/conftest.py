@@ -80,7 +80,21 @@ class Server:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def start(self) -> None:
-        """Start and wait (bounded) until ``wait_for`` answers 200."""
+        """Start and wait (bounded) until ``wait_for`` answers 200.
+
+        A port found free can be taken before gunicorn binds it (outgoing connections use
+        the same range): then it starts again on another port.
+        """
+        for attempt in range(3):
+            try:
+                return self._start_once()
+            except RuntimeError:
+                log = self.instance / f"server-{self.port}.log"
+                if attempt == 2 or "Address already in use" not in log.read_text():
+                    raise
+
+    def _start_once(self) -> None:
+        """One start on a fresh port."""
         self.port = free_port()
         log = open(self.instance / f"server-{self.port}.log", "w")  # noqa: SIM115
         env = server_env(self.instance, HOST="127.0.0.1", PORT=str(self.port), **self.env)
