@@ -11,7 +11,9 @@ All three share one fresh PostgreSQL database (SQLite when none answers) and the
 
 Figures (JSON under bench/results/):
 - ``celery_overhead_ms``: median single-request latency of celery-1 minus inprocess (the
-  broker hop, the worker's database writes, the web tier's wait on the job row);
+  broker hop, the worker's database writes, the web tier's wait on the job row); requests go
+  to the two servers alternately, so both medians see the same load on a shared machine
+  (``celery_overhead_paired_ms`` is the median of the per-pair differences);
 - ``workers2_speedup``: throughput of ``--requests`` requests from ``--clients`` concurrent
   clients, celery-2 over celery-1.
 """
@@ -75,12 +77,9 @@ def batch_counts(workers: list[Worker]) -> tuple[float, float]:
     )
 
 
-def measure(
-    server: Server, key: str, args: argparse.Namespace, workers: list[Worker] | None = None
-) -> dict:
-    """Median latency of one request at a time, then throughput of concurrent clients."""
+def throughput(server: Server, key: str, args: argparse.Namespace, workers=None) -> dict:
+    """Requests per second of ``args.requests`` requests from ``args.clients`` clients."""
     post_image(server, key, 0, args.steps)  # warm-up (first batch, connections)
-    latencies = [post_image(server, key, i, args.steps) for i in range(args.runs)]
     before = batch_counts(workers) if workers else None
     start = time.perf_counter()
     with ThreadPoolExecutor(args.clients) as pool:
@@ -88,16 +87,22 @@ def measure(
             pool.map(lambda s: post_image(server, key, 1000 + s, args.steps), range(args.requests))
         )
     wall = time.perf_counter() - start
-    figures = {
-        "median_latency_s": statistics.median(latencies),
-        "latencies_s": latencies,
-        "throughput_rps": args.requests / wall,
-        "wall_s": wall,
-    }
+    figures = {"throughput_rps": args.requests / wall, "wall_s": wall}
     if workers:  # measured, not assumed: how many jobs each pipeline call held
         after = batch_counts(workers)
         figures["mean_batch_size"] = (after[1] - before[1]) / max(after[0] - before[0], 1)
     return figures
+
+
+def paired_latencies(a: Server, b: Server, key: str, args: argparse.Namespace) -> tuple:
+    """One request at a time, alternating a and b, so both see the same machine load."""
+    post_image(a, key, 0, args.steps)
+    post_image(b, key, 0, args.steps)
+    first, second = [], []
+    for i in range(args.runs):
+        first.append(post_image(a, key, i, args.steps))
+        second.append(post_image(b, key, i, args.steps))
+    return first, second
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,28 +142,36 @@ def main(argv: list[str] | None = None) -> int:
     procs: list = []
     try:
         server = Server(instance, **common)
-        server.start()
-        procs.append(server)
-        results["inprocess"] = measure(server, key, args)
-        server.stop()
-
         web = Server(instance, **celery)
         workers = [Worker(instance, f"bench{i}", **celery) for i in (1, 2)]
-        procs += [web, *workers]
+        procs += [server, web, *workers]
+        server.start()
         web.start()
         workers[0].start()
-        results["celery-1"] = measure(web, key, args, workers[:1])
+        inproc_lat, celery_lat = paired_latencies(server, web, key, args)
+        results["inprocess"] = {"latencies_s": inproc_lat, **throughput(server, key, args)}
+        results["celery-1"] = {
+            "latencies_s": celery_lat,
+            **throughput(web, key, args, workers[:1]),
+        }
         workers[1].start()
-        results["celery-2"] = measure(web, key, args, workers)
+        results["celery-2"] = {
+            "latencies_s": paired_latencies(server, web, key, args)[1],
+            **throughput(web, key, args, workers),
+        }
     finally:
         for proc in procs:
             proc.stop()
         drop()
         delete_queue(BROKERS[args.broker], queue)
 
+    for figures in results.values():
+        figures["median_latency_s"] = statistics.median(figures["latencies_s"])
+    pairs = [c - i for i, c in zip(inproc_lat, celery_lat, strict=True)]
     overhead_ms = 1000 * (
         results["celery-1"]["median_latency_s"] - results["inprocess"]["median_latency_s"]
     )
+    paired_overhead_ms = 1000 * statistics.median(pairs)
     speedup = results["celery-2"]["throughput_rps"] / results["celery-1"]["throughput_rps"]
     figures = {
         "broker": args.broker,
@@ -169,19 +182,21 @@ def main(argv: list[str] | None = None) -> int:
         "steps": args.steps,
         "torch_threads_per_process": 1,
         "celery_overhead_ms": overhead_ms,
+        "celery_overhead_paired_ms": paired_overhead_ms,
         "workers2_speedup": speedup,
         "setups": results,
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
     }
-    throughput = f"{args.requests} req, {args.clients} clients"
-    print(f"{'setup':<10}  {'median latency':>14}  {throughput:>20}")
+    heading = f"{args.requests} req, {args.clients} clients"
+    print(f"{'setup':<10}  {'median latency':>14}  {heading:>20}")
     for name, r in results.items():
         latency_ms = r["median_latency_s"] * 1000
         batch = f"  mean batch {r['mean_batch_size']:.2f}" if "mean_batch_size" in r else ""
         print(f"{name:<10}  {latency_ms:>11.0f} ms  {r['throughput_rps']:>14.2f} req/s{batch}")
     print(f"celery_overhead_ms (target <= 50): {overhead_ms:.0f}")
+    print(f"  median of paired differences (same moment, same load): {paired_overhead_ms:.0f}")
     print(f"workers2_speedup (target >= 1.6): {speedup:.2f}")
     print(f"load average before/after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f}")
     out = Path(args.json)

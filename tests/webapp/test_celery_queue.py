@@ -71,3 +71,33 @@ def test_an_unreachable_broker_makes_the_web_tier_not_ready(tmp_path):
     celery.conf.broker_connection_max_retries = 0
     ready, components = CeleryQueue(celery, jobs=None, max_size=2).readiness()
     assert not ready and components["broker.redis"].startswith("error:")
+
+
+def test_waiting_threads_share_one_poller_and_wake_when_their_job_ends(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy.orm import sessionmaker
+
+    from webapp.db import make_engine
+    from webapp.jobs.store import JobStore
+    from webapp.migrate import upgrade
+    from webapp.models import Job
+
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    upgrade(url)
+    jobs = JobStore(sessionmaker(make_engine(url), expire_on_commit=False))
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    for job_id in ids:
+        jobs.create(Job(id=job_id, requester="k", source="api", status="queued", params={}))
+    cfg = test_config(str(tmp_path), SAFECANVAS_QUEUE="celery")
+    queue = CeleryQueue(make_celery(cfg), jobs=jobs, max_size=2)  # no broker needed to wait
+    with ThreadPoolExecutor(4) as pool:
+        waits = [pool.submit(queue.wait, job_id, 10.0) for job_id in ids[:3]]
+        time.sleep(0.2)
+        assert queue._poller is not None and len(queue._waiting) == 3
+        for job_id in ids[:3]:
+            jobs.finish(job_id, "cancelled")
+        assert [w.result(timeout=5) for w in waits] == [True, True, True]
+    assert queue.wait(ids[3], 0.1) is False  # still queued: the timeout answers
+    time.sleep(0.1)
+    assert queue._waiting == {} and queue._poller is None

@@ -8,17 +8,20 @@ notices at its next check (``BatchWatch``).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
 from celery import Celery
 from kombu import Queue
 
-from webapp.jobs.base import FINAL_STATES, JobQueue, QueueFull, Runner, WorkItem
+from webapp.jobs.base import JobQueue, QueueFull, Runner, WorkItem
 from webapp.jobs.celery_app import TASK, broker_name
 from webapp.jobs.store import JobStore
 
 WORKERS_CACHE_S = 5.0  # /readyz asks the workers at most this often
+WAIT_POLL_S = 0.02  # how often a web process reads the rows of the jobs its threads wait on
+log = logging.getLogger(__name__)
 
 
 class CeleryQueue(JobQueue):
@@ -33,6 +36,9 @@ class CeleryQueue(JobQueue):
         self.retry_after = 5
         self._lock = threading.Lock()
         self._workers: tuple[float, list[str]] = (float("-inf"), [])
+        self._wait_lock = threading.Lock()
+        self._waiting: dict[str, list[threading.Event]] = {}
+        self._poller: threading.Thread | None = None
 
     def start(self, runner: Runner) -> None:
         """Nothing runs here: the GPU workers consume the queue."""
@@ -53,16 +59,41 @@ class CeleryQueue(JobQueue):
         return "dequeued"
 
     def wait(self, job_id: str, timeout: float) -> bool:
-        """Poll the job's row until a final state (briskly at first, then gently)."""
-        started = time.monotonic()
-        deadline = started + timeout
+        """Block until the job's row has a final state (True) or ``timeout`` passed."""
+        done = threading.Event()
+        with self._wait_lock:
+            self._waiting.setdefault(job_id, []).append(done)
+            if self._poller is None:
+                self._poller = threading.Thread(target=self._poll, name="job-waiter", daemon=True)
+                self._poller.start()
+        try:
+            return done.wait(timeout)
+        finally:
+            with self._wait_lock:
+                events = self._waiting.get(job_id, [])
+                events.remove(done)
+                if not events:
+                    self._waiting.pop(job_id, None)
+
+    def _poll(self) -> None:
+        """One query per tick for all the jobs this process's threads wait on."""
         while True:
-            if self.jobs.status(job_id) in FINAL_STATES | {None}:
-                return True
-            now = time.monotonic()
-            if now >= deadline:
-                return False
-            time.sleep(min(0.02 if now - started < 2 else 0.1, deadline - now))
+            with self._wait_lock:
+                ids = list(self._waiting)
+                if not ids:
+                    self._poller = None
+                    return
+            try:
+                open_ids = self.jobs.unfinished(ids)
+            except Exception:  # a database hiccup: try again next tick
+                log.warning("could not poll job states", exc_info=True)
+                open_ids = set(ids)
+            with self._wait_lock:
+                for job_id in ids:
+                    if job_id not in open_ids:
+                        for event in self._waiting.get(job_id, []):
+                            event.set()
+            time.sleep(WAIT_POLL_S)
 
     def depth(self) -> int:
         """Messages waiting in the broker's generation queue (all web processes share it)."""

@@ -94,6 +94,14 @@ class JobStore:
             )
             return set(rows)
 
+    def unfinished(self, job_ids: Iterable[str]) -> set[str]:
+        """Which of these jobs are still queued or running."""
+        with session_scope(self.factory) as session:
+            rows = session.scalars(
+                select(Job.id).where(Job.id.in_(list(job_ids)), Job.status.in_(UNFINISHED))
+            )
+            return set(rows)
+
     def status(self, job_id: str) -> str | None:
         """A job's status (None: no such job)."""
         with session_scope(self.factory) as session:
