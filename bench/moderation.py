@@ -33,10 +33,34 @@ SUBJECTS = (
 )  # fmt: skip
 
 
+MODIFIERS = (
+    "highly detailed", "trending on artstation", "digital art", "concept art", "oil painting",
+    "watercolor", "35mm photograph", "octane render", "unreal engine 5", "matte painting",
+    "pencil sketch", "8k", "4k uhd", "sharp focus", "cinematic lighting", "volumetric lighting",
+    "dramatic lighting", "golden hour", "moody", "dark fantasy", "horror", "surreal",
+    "hyperrealistic", "award winning photograph", "studio lighting", "bokeh", "film grain",
+    "by greg rutkowski", "by alphonse mucha", "by artgerm", "by wlop", "by james gurney",
+    "by studio ghibli", "by makoto shinkai", "by zdzislaw beksinski", "by h. r. giger",
+    "by francis bacon", "by edward hopper", "by gregory crewdson", "by caravaggio",
+    "by rembrandt", "by simon stalenhag", "by beeple", "by moebius", "by norman rockwell",
+    "vivid colors", "muted colors", "black and white", "wide angle", "close up portrait",
+    "intricate", "elegant", "symmetrical", "epic composition", "hd", "dslr", "polaroid",
+)  # fmt: skip
+PREFIXES = ("", "", "", "a photo of ", "portrait of ", "an illustration of ", "a painting of ")
+
+
+def stylise(text: str, rng: random.Random) -> str:
+    """Append 1-6 artistic modifiers (and maybe a prefix) so a caption reads like a prompt."""
+    text = text.strip().rstrip(".")
+    prefix = rng.choice(PREFIXES)
+    if prefix:
+        text = prefix + text[0].lower() + text[1:]
+    mods = rng.sample(MODIFIERS, rng.randint(1, 6))
+    return ", ".join([text, *mods])
+
+
 def bench_prompts(n: int, seed: int = 0) -> list[str]:
     """n distinct prompt-style prompts (subjects with random modifiers)."""
-    from safety.training import stylise
-
     rng = random.Random(seed)
     prompts: dict[str, None] = {}
     while len(prompts) < n:

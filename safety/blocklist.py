@@ -207,6 +207,7 @@ def refusal_verdict(found: BlocklistResult, moderator_version: str) -> Verdict:
         matched_terms=found.matched_terms,
         reason=refusal_reason("prompt", found.categories),
         moderator_version=moderator_version,
+        language=found.language,
     )
 
 

@@ -1,11 +1,11 @@
 """`python -m safety export-reviews`: an admin's review marks, as training rows.
 
 Reads the web app's ``refusals`` table with SQLAlchemy Core (safety/ never imports the web
-layer) and writes the ``label<TAB>text`` rows that ``python -m safety train --extra`` reads: a
-refusal an admin confirmed keeps its categories, one marked a false positive becomes
-``benign``. Only prompt-stage refusals say something about the prompt's text: image-stage ones
-(what the model drew) and refusals caused by a negative prompt are left out, as are prompts
-whose marks disagree.
+layer) and writes the ``label<TAB>category<TAB>text`` rows that ``python -m safety train
+--extra`` reads: a refusal an admin confirmed becomes ``1`` with its first category, one
+marked a false positive ``0``. Only prompt-stage refusals say something about the prompt's
+text: image-stage ones (what the model drew) and refusals caused by a negative prompt are left
+out, as are prompts whose marks disagree.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TextIO
 from safety.verdict import CATEGORIES, order_categories
 
 PROMPT_STAGES = ("blocklist", "classifier")
-NEGATIVE_PROMPT_TERM = "negative prompt: clothing"  # see Moderation._scan
+NEGATIVE_PROMPT_TERM = "negative prompt: clothing"  # the evidence Moderation logs for it
 
 
 @dataclass
@@ -104,6 +104,10 @@ def export_reviews(url: str, out: TextIO) -> ExportSummary:
     """Write the reviewed refusals of the database at ``url`` as training rows."""
     summary = ExportSummary()
     rows = training_rows(reviewed_refusals(url), summary)
-    out.write("# SafeCanvas review marks (python -m safety export-reviews). label<TAB>text\n")
-    out.writelines(f"{label}\t{text}\n" for label, text in rows)
+    out.write(
+        "# SafeCanvas review marks (python -m safety export-reviews). label<TAB>category<TAB>text\n"
+    )
+    for label, text in rows:
+        first = "" if label == "benign" else label.split(",")[0]  # minors first when present
+        out.write(f"{'0' if label == 'benign' else '1'}\t{first}\t{text}\n")
     return summary

@@ -16,6 +16,7 @@ import threading
 import numpy as np
 
 from textencoder.encoder import TextEncoder, mean_pooled_embeddings, shared_text_encoder
+from textencoder.segments import SegmentEmbeddings, segment_pooled_embeddings
 
 PRECISIONS = ("auto", "fp32", "bf16")
 BATCH = 64  # prompts per forward pass (docs/performance.md)
@@ -57,12 +58,19 @@ class Bf16SentenceEncoder:
         with self._lock, torch.autocast("cpu", dtype=torch.bfloat16):
             return mean_pooled_embeddings(self.tokenizer, self.model, texts, batch_size)
 
+    def segment_embeddings(self, texts: list[str], batch_size: int = BATCH) -> SegmentEmbeddings:
+        """Whole-text and per-segment embeddings from one bf16 pass (textencoder/segments.py)."""
+        import torch
+
+        with self._lock, torch.autocast("cpu", dtype=torch.bfloat16):
+            return segment_pooled_embeddings(self.tokenizer, self.model, texts, batch_size)
+
 
 def sentence_encoder(encoder=None, precision: str = "auto"):
     """What to call for sentence embeddings: the TextEncoder (loaded) or its bf16 view.
 
     ``encoder``: a TextEncoder (default: the process-wide one) or any object with
-    ``sentence_embeddings`` (test doubles, caches), which passes through unchanged.
+    ``segment_embeddings`` (test doubles, caches), which passes through unchanged.
     ``precision``: ``auto`` (bf16 on a CPU with native bf16, else fp32), ``fp32`` or ``bf16``.
     """
     if precision not in PRECISIONS:

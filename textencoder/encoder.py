@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
+    from textencoder.segments import SegmentEmbeddings
+
 MODEL_ID = "all-MiniLM-L6-v2"  # what a classifier head records as the encoder it was fitted on
 HIDDEN_SIZE = 384  # width of token states and sentence embeddings
 MAX_SENTENCE_TOKENS = 128  # all-MiniLM-L6-v2 was trained on up to 128 tokens
@@ -83,6 +85,16 @@ class TextEncoder:
         self.load()
         with self._lock:
             return mean_pooled_embeddings(
+                self.tokenizer, self.model, texts, batch_size, self.device
+            )
+
+    def segment_embeddings(self, texts: list[str], batch_size: int = 128) -> SegmentEmbeddings:
+        """Whole-text and per-segment embeddings from one pass (textencoder/segments.py)."""
+        from textencoder.segments import segment_pooled_embeddings
+
+        self.load()
+        with self._lock:
+            return segment_pooled_embeddings(
                 self.tokenizer, self.model, texts, batch_size, self.device
             )
 

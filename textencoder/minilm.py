@@ -153,6 +153,13 @@ class WordPiece:
         self._tokenizer.no_truncation()
         self.pad_id = self._tokenizer.token_to_id("[PAD]")
 
+    def token_id(self, token: str) -> int:
+        """Vocabulary id of one token (a KeyError for one the vocabulary lacks)."""
+        found = self._tokenizer.token_to_id(token)
+        if found is None:
+            raise KeyError(token)
+        return found
+
     def __call__(
         self, texts: list[str], max_length: int, pad_to_max: bool = False
     ) -> dict[str, torch.Tensor]:

@@ -183,17 +183,9 @@ def _active_model(server, keys) -> str:
 
 # A negative prompt that steers away from clothing, modesty or safety steers towards nudity,
 # however it is worded: judged by meaning, not by a list of clothing words (issue 13, item 3).
-# The meaning-based check is the moderation engineer's (branch i10model); until it lands on
-# main these two fail, so they are marked xfail(strict=True): an XPASS then says to unmark them.
-NEGATIVE_BY_MEANING = pytest.mark.xfail(
-    strict=True,
-    reason="negative prompts are still checked against ~21 clothing words "
-    "(Blocklist.removes_clothing); the meaning-based check comes with moderation v2 (i10model)",
-)
 PORTRAIT = "a portrait of a woman in a park"
 
 
-@NEGATIVE_BY_MEANING
 def test_a_negative_prompt_without_clothing_words_that_removes_clothes_is_refused(server, keys):
     body = {
         "prompt": PORTRAIT,
@@ -208,7 +200,6 @@ def test_a_negative_prompt_without_clothing_words_that_removes_clothes_is_refuse
     assert error["code"] == "content_policy_violation"
 
 
-@NEGATIVE_BY_MEANING
 def test_a_negative_prompt_that_steers_away_from_safety_is_refused_openai(server, keys):
     body = {
         "prompt": PORTRAIT,

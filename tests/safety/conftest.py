@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from safety import Moderation
+from textencoder import HIDDEN_SIZE
+from textencoder.segments import SegmentEmbeddings
 
 
 @pytest.fixture(scope="session")
@@ -19,15 +21,16 @@ def moderation() -> Moderation:
 class RaisingEncoder:
     """An encoder that fails the way a broken model would."""
 
-    def sentence_embeddings(self, texts, batch_size=128):
+    def segment_embeddings(self, texts, batch_size=128):
         raise RuntimeError("encoder exploded")
 
 
 class NaNEncoder:
     """An encoder that returns garbage instead of raising."""
 
-    def sentence_embeddings(self, texts, batch_size=128):
-        return np.full((len(texts), 384), np.nan, dtype=np.float32)
+    def segment_embeddings(self, texts, batch_size=128):
+        nan = np.full((len(texts), HIDDEN_SIZE), np.nan, dtype=np.float32)
+        return SegmentEmbeddings(nan, nan, np.arange(len(texts)))
 
 
 @pytest.fixture

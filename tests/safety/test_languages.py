@@ -7,8 +7,8 @@ from collections import defaultdict
 import pytest
 
 from safety.blocklist import Blocklist
+from safety.labelled_sets import TRAINING_DIR
 from safety.language import LISTED, LanguageDetector
-from safety.training import TRAINING_DIR
 
 EVAL = TRAINING_DIR / "prompts_languages.tsv"
 

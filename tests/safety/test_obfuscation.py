@@ -1,7 +1,7 @@
 """Obfuscated unsafe prompts stay refused: each kind keeps at least 98% of the refusals (issue 10).
 
-The prompts are the project's written unsafe sets (safety/training_data, never trained on); the
-obfuscations are those of ``python -m safety report`` (safety/heldout.py), with fixed seeds.
+The prompts are the project's older written unsafe sets (safety/eval_data, never trained on); the
+obfuscations are those of ``python -m safety report`` (safety/report.py), with fixed seeds.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import random
 
 import pytest
 
-from safety.heldout import FRESH_SETS, OBFUSCATIONS, obfuscate
-from safety.training import TRAINING_DIR, read_written
+from safety.labelled_sets import EVAL_DIR, read_tsv
+from safety.report import OBFUSCATIONS, OLDER, obfuscate
 
 KEPT_AT_LEAST = 0.98
 
@@ -19,8 +19,7 @@ KEPT_AT_LEAST = 0.98
 @pytest.fixture(scope="module")
 def refused_originals(moderation) -> list[tuple[str, set[str]]]:
     """Written unsafe prompts the chain refuses, with the words its blocklist matched."""
-    files = ["prompts_test.tsv", *(f"prompts_{name}.tsv" for name in FRESH_SETS)]
-    texts = [e.text for f in files for e in read_written(TRAINING_DIR / f, 0) if e.labels]
+    texts = [r.text for name in OLDER for r in read_tsv(EVAL_DIR / f"{name}.tsv") if r.refused]
     verdicts = moderation.check_prompts(texts)
     refused = [t for t, v in zip(texts, verdicts, strict=True) if not v.allowed]
     assert len(refused) > 200

@@ -72,3 +72,26 @@ def test_blocklist_examples_get_their_outcome(
     assert found.refused
     # A named person's nudity (harassment) is refused on its words, as sexual.
     assert category in found.categories or (category == "harassment" and found.categories)
+
+
+@pytest.mark.parametrize("text", [t for e, _, _, t in examples() if e == "allow"])
+def test_allowed_examples_are_allowed_by_the_chain(moderation, text: str) -> None:
+    verdict = moderation.check_prompt(text)
+    assert verdict.action == "allow", (verdict.categories, verdict.scores)
+
+
+@pytest.mark.parametrize(
+    ("category", "text"), [(c, t) for e, c, _, t in examples() if e == "refuse"]
+)
+def test_refused_examples_are_refused_by_the_chain(moderation, category: str, text: str) -> None:
+    verdict = moderation.check_prompt(text)
+    assert verdict.action == "refuse", (verdict.stage, verdict.scores)
+
+
+@pytest.mark.parametrize(
+    ("category", "text"), [(c, t) for e, c, _, t in examples() if e == "guard"]
+)
+def test_borderline_examples_are_not_waved_through(moderation, category: str, text: str) -> None:
+    """Borderline examples are guarded by default (or refused, when the classifier is sure)."""
+    verdict = moderation.check_prompt(text)
+    assert verdict.action in ("guard", "refuse"), verdict.scores

@@ -6,15 +6,14 @@ import webapp; safety/ itself reads the table with SQLAlchemy Core).
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 from limits.storage import MemoryStorage
 
 from safety.cli import main as cli_main
-from safety.train import parse_args, training_sets
-from safety.training import read_written
+from safety.head_training import parse_args, training_rows
+from safety.labelled_sets import read_tsv
 from safety.verdict import Verdict
 
 # (stage, categories, matched terms, prompt, negative prompt, review mark)
@@ -58,12 +57,12 @@ def reviewed_db(database_url: str) -> str:
 def test_export_writes_what_train_reads(reviewed_db: str, tmp_path: Path, capsys) -> None:
     out = tmp_path / "reviews.tsv"
     assert cli_main(["export-reviews", "--database-url", reviewed_db, "--out", str(out)]) == 0
-    rows = {e.text: set(e.labels) for e in read_written(out, styled_copies=0)}
+    rows = {r.text: (r.label, r.category) for r in read_tsv(out)}
     assert rows == {
-        "a nude woman on a bed": {"sexual"},
-        "a lynching, crowd cheering": {"violence", "hate"},
-        "glowing jellyfish, highly detailed": set(),  # benign; the tab became a space
-        "hope": set(),
+        "a nude woman on a bed": ("1", "sexual"),
+        "a lynching, crowd cheering": ("1", "violence"),  # the first of its categories
+        "glowing jellyfish, highly detailed": ("0", ""),  # allowed; the tab became a space
+        "hope": ("0", ""),
     }
     report = capsys.readouterr().err
     assert "2 confirmed and 2 false positives" in report
@@ -75,7 +74,7 @@ def test_database_url_from_the_environment(reviewed_db, monkeypatch, capsys) -> 
     monkeypatch.setenv("SAFECANVAS_DATABASE_URL", reviewed_db)
     assert cli_main(["export-reviews"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("#") and "benign\thope" in lines
+    assert lines[0].startswith("#") and "0\t\thope" in lines
 
 
 def test_missing_database_is_a_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -91,17 +90,7 @@ def test_train_takes_the_exported_rows(reviewed_db: str, tmp_path: Path) -> None
     """``python -m safety train --extra`` puts the marks into the rows it fits."""
     out = tmp_path / "reviews.tsv"
     assert cli_main(["export-reviews", "--database-url", reviewed_db, "--out", str(out)]) == 0
-    i2p = tmp_path / "i2p.csv"
-    with i2p.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(
-            ["prompt", "categories", "hard", "inappropriate_percentage", "nudity_percentage"]
-        )
-        writer.writerow(["a nude couple", "sexual", 1, 90.0, 80.0])
-    coco = tmp_path / "coco.csv"
-    coco.write_text("caption\na cat on a mat.\n", encoding="utf-8")
-    args = parse_args(["--i2p", str(i2p), "--coco", str(coco), "--extra", str(out)])
-    fit, _, _ = training_sets(args)
-    fitted = {e.text: set(e.labels) for e in fit}
-    assert fitted["a lynching, crowd cheering"] == {"violence", "hate"}
-    assert fitted["hope"] == set()
+    prompts, _ = training_rows(parse_args(["--extra", str(out)]))
+    fitted = {r.text: (r.label, r.category) for r in prompts if r.source == "extra"}
+    assert fitted["a lynching, crowd cheering"] == ("1", "violence")
+    assert fitted["hope"] == ("0", "")
