@@ -79,14 +79,24 @@
     return el("p", { className: "notice notice-error", textContent: message });
   }
 
-  function imageCard(img) {
+  // The image at its own aspect; crisp enlarged pixels only for tiny images (the built-in model).
+  function imageCard(img, params) {
     const src = img.url || "/images/" + encodeURIComponent(img.id) + ".png";
-    const picture = el("img", { src: src, className: "pixel", width: 256, height: 256,
+    const width = (params && params.width) || 256;
+    const height = (params && params.height) || 256;
+    const pixelMax = Number(images.dataset.pixelMax || 0);
+    const picture = el("img", { src: src, width: width, height: height,
       alt: "Generated image, seed " + img.seed });
+    if (Math.max(width, height) <= pixelMax) picture.className = "pixel";
     const download = el("a", { href: src + "?download=1", textContent: "Download" });
     download.setAttribute("download", "safecanvas-" + img.id + ".png");
-    return el("li", { className: "image-card" }, [picture, el("div", { className: "image-meta" }, [
-      el("span", {}, ["Seed ", el("code", { textContent: String(img.seed) })]), download])]);
+    const reuse = el("a", { className: "reuse", textContent: "Reuse these settings",
+      href: "/?reuse=" + encodeURIComponent(img.id) });
+    return el("li", { className: "image-card" }, [picture, el("div", { className: "image-caption" }, [
+      el("div", { className: "image-meta" }, [
+        el("span", {}, ["Seed ", el("code", { textContent: String(img.seed) })]),
+        el("span", { textContent: width + " × " + height })]),
+      el("div", { className: "image-actions" }, [reuse, download])])]);
   }
 
   function finish(view) {
@@ -96,7 +106,7 @@
       setProgress(1);
       const count = view.images.length;
       say([el("p", { textContent: "Done: " + count + (count === 1 ? " image." : " images.") })]);
-      images.replaceChildren(...view.images.map(imageCard));
+      images.replaceChildren(...view.images.map((img) => imageCard(img, view.params)));
     } else if (view.status === "refused") {
       progress.hidden = true;
       say([refusalNotice(view.error && view.error.moderation)]);

@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from flask import Response, has_request_context, stream_with_context, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.db import session_scope
 from webapp.errors import NotFound
 from webapp.image_store import ImageMissing
+from webapp.job_filters import JobFilters
 from webapp.jobs import FINAL_STATES
 from webapp.models import Image, Job, Refusal
 
@@ -53,11 +54,12 @@ class JobViews:
             job = self._job(session, job_id, requester, is_admin)
             return self._view(session, job)
 
-    def _view(self, session, job: Job) -> dict[str, Any]:
-        """The JSON view of a job row."""
-        images = session.scalars(
-            select(Image).where(Image.job_id == job.id).order_by(Image.position)
-        ).all()
+    def _view(self, session, job: Job, images: list[Image] | None = None) -> dict[str, Any]:
+        """The JSON view of a job row (``images``: its images, when fetched already)."""
+        if images is None:
+            images = session.scalars(
+                select(Image).where(Image.job_id == job.id).order_by(Image.position)
+            ).all()
         error = None
         if job.error_code:
             error = {"code": job.error_code, "message": job.error_message}
@@ -75,7 +77,27 @@ class JobViews:
             ],
             "created": int(job.created_at.timestamp()),
             "model": job.model_version,
+            "params": dict(job.params or {}),
         }
+
+    def list_jobs(
+        self, requester: str, filters: JobFilters, page: int, per_page: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of the requester's own jobs, newest first, and how many match in all."""
+        with session_scope(self.factory) as session:
+            where = filters.where(select(Job).where(Job.requester == requester))
+            total = session.scalar(select(func.count()).select_from(where.subquery()))
+            jobs = session.scalars(
+                where.order_by(Job.created_at.desc(), Job.id)
+                .offset((page - 1) * per_page)
+                .limit(per_page)
+            ).all()
+            images: dict[str, list[Image]] = {job.id: [] for job in jobs}
+            if jobs:  # one query for the page's images, not one per job
+                stmt = select(Image).where(Image.job_id.in_(images)).order_by(Image.position)
+                for image in session.scalars(stmt):
+                    images[image.job_id].append(image)
+            return [self._view(session, job, images[job.id]) for job in jobs], total or 0
 
     def image_url(self, image_id: str, requester: str) -> str:
         """API keys fetch images from /api/v1; browsers from the studio's route."""
@@ -126,13 +148,28 @@ class JobViews:
         except ImageMissing:
             raise NotFound(f"The file of image {image_id} is gone.") from None
 
-    def recent_images(self, requester: str, limit: int = 24) -> list[Image]:
-        """The requester's newest images."""
+    def history_page(
+        self, requester: str, page: int, per_page: int
+    ) -> tuple[list[tuple[Image, dict[str, Any]]], int]:
+        """A page of the requester's images, newest first, each with its job's settings."""
         with session_scope(self.factory) as session:
-            stmt = (
-                select(Image)
-                .where(Image.requester == requester)
-                .order_by(Image.created_at.desc(), Image.position)
-                .limit(max(1, min(limit, 200)))
+            total = session.scalar(
+                select(func.count()).select_from(Image).where(Image.requester == requester)
             )
-            return list(session.scalars(stmt).all())
+            rows = session.execute(
+                select(Image, Job.params)
+                .join(Job, Job.id == Image.job_id)
+                .where(Image.requester == requester)
+                .order_by(Job.created_at.desc(), Job.id, Image.position)
+                .offset((page - 1) * per_page)
+                .limit(per_page)
+            ).all()
+            return [(image, dict(params or {})) for image, params in rows], total or 0
+
+    def image_settings(self, image_id: str, requester: str) -> tuple[Image, dict[str, Any]]:
+        """One of the requester's images and the settings of its job; NotFound otherwise."""
+        with session_scope(self.factory) as session:
+            image = session.get(Image, image_id) if is_uuid(image_id) else None
+            if image is None or image.requester != requester:
+                raise NotFound(f"No image with id {image_id}.")
+            return image, dict(session.get(Job, image.job_id).params or {})

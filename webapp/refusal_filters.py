@@ -46,8 +46,8 @@ class RefusalFilters:
         return cls(
             stage=raw["stage"] or None,
             category=raw["category"] or None,
-            since=_moment("since", raw["since"]),
-            until=_moment("until", raw["until"], next_day=whole_days),
+            since=parse_moment("since", raw["since"]),
+            until=parse_moment("until", raw["until"], next_day=whole_days),
             requester=clean_text("requester", raw["requester"]) or None,
             review_status=raw["review_status"] or None,
         )
@@ -76,7 +76,7 @@ def link_args(args: Mapping[str, str]) -> dict[str, str]:
     return {name: value for name in NAMES if (value := args.get(name, "").strip())}
 
 
-def _moment(name: str, raw: str, next_day: bool = False) -> datetime | None:
+def parse_moment(name: str, raw: str, next_day: bool = False) -> datetime | None:
     """An ISO date (its midnight, or the next one) or datetime, as aware UTC."""
     if not raw:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -16,14 +17,16 @@ from flask import (
 )
 
 from webapp.auth import is_admin_request
-from webapp.errors import ApiError, wants_json
+from webapp.errors import ApiError, NotFound, wants_json
 from webapp.generation_service import get_generation_service
 from webapp.job_views import sse_response
 from webapp.jobs import FINAL_STATES
 from webapp.limits import form_limit
-from webapp.studio_form import form_options, params_from_form
+from webapp.params import query_int
+from webapp.studio_form import form_options, is_pixel_art, params_from_form, reuse_values
 
 bp = Blueprint("studio", __name__)
+HISTORY_PER_PAGE = 24
 
 
 def browser_requester() -> str:
@@ -36,9 +39,13 @@ def browser_requester() -> str:
 
 @bp.get("/")
 def index():
-    """The prompt form."""
-    browser_requester()
-    return render_template("index.html", options=form_options(), values={})
+    """The prompt form; ``?reuse=<image id>`` fills it with the settings of that image."""
+    requester = browser_requester()
+    values: dict[str, str] = {}
+    if request.args.get("reuse"):
+        image, params = get_generation_service().image_settings(request.args["reuse"], requester)
+        values = reuse_values(params, image.seed)
+    return render_template("index.html", options=form_options(), values=values)
 
 
 @bp.post("/jobs")
@@ -80,7 +87,9 @@ def job(job_id: str):
     view = get_generation_service().job_view(job_id, browser_requester(), is_admin_request())
     if wants_json():
         return jsonify(view)
-    return render_template("job.html", job=view, final=view["status"] in FINAL_STATES)
+    cards = [image_card(i["id"], i["seed"], view["params"]) for i in view["images"]]
+    final = view["status"] in FINAL_STATES
+    return render_template("job.html", job=view, images=cards, final=final)
 
 
 @bp.get("/jobs/<job_id>/events")
@@ -119,6 +128,32 @@ def image(image_id: str):
 
 @bp.get("/history")
 def history():
-    """This browser's recent images, newest first."""
-    images = get_generation_service().recent_images(browser_requester(), limit=48)
-    return render_template("history.html", images=images)
+    """This browser's images, newest first, a page at a time."""
+    page = query_int("page", request.args.get("page"), 1, 10**6)
+    rows, total = get_generation_service().history_page(browser_requester(), page, HISTORY_PER_PAGE)
+    pages = max(1, -(-total // HISTORY_PER_PAGE))
+    if page > pages:
+        raise NotFound(f"There is no page {page} of your history.")
+    images = [
+        image_card(i.id, i.seed, params, prompt=i.prompt, created_at=i.created_at)
+        for i, params in rows
+    ]
+    return render_template("history.html", images=images, page=page, pages=pages, total=total)
+
+
+def image_card(image_id: str, seed: int, params: dict[str, Any], **shown: Any) -> dict[str, Any]:
+    """What an image card shows: the image at its own aspect (crisp pixels only when tiny).
+
+    ``shown``: more for the card to show (``prompt``, ``created_at``).
+    """
+    width, height = params.get("width"), params.get("height")
+    return {
+        "id": image_id,
+        "seed": seed,
+        "width": width or 256,
+        "height": height or 256,
+        "pixel": is_pixel_art(width, height),
+        "size": f"{width}x{height}" if width and height else None,
+        "model": params.get("model"),
+        **shown,
+    }

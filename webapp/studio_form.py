@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from generation.samplers import SAMPLERS
 from webapp.errors import InvalidRequest
 from webapp.loaded_models import get_loaded_models
 from webapp.params import MAX_GUIDANCE, MAX_SEED
+
+# Images at most this many pixels on a side are shown enlarged with crisp pixels (the
+# embedded canvas-shapes model draws 32x32); larger ones are shown smoothly, at their aspect.
+PIXEL_ART_MAX_SIDE = 128
 
 # field -> (label for messages, parser); the names match the JSON API's parameters.
 NUMBER_FIELDS = {
@@ -16,7 +21,7 @@ NUMBER_FIELDS = {
     "seed": ("Seed", int),
     "guidance_scale": ("Guidance", float),
 }
-TEXT_FIELDS = ("prompt", "negative_prompt", "size", "model")
+TEXT_FIELDS = ("prompt", "negative_prompt", "size", "model", "sampler")
 
 
 def params_from_form(form: Mapping[str, str]) -> dict[str, Any]:
@@ -57,7 +62,29 @@ def form_options() -> dict[str, Any]:
         "max_prompt_chars": limits.max_prompt_chars,
         "versions": model_versions(),
         "active_version": generator.active_version,
+        "samplers": [{"name": n, "label": SAMPLERS[n].label} for n in limits.samplers],
+        "model": generator.model,
+        "external": generator.external,
+        "pixel_max": PIXEL_ART_MAX_SIDE,
     }
+
+
+def reuse_values(params: dict[str, Any], seed: int) -> dict[str, str]:
+    """Form values that ask again for what made one image: its settings and its own seed."""
+    values = {"prompt": params.get("prompt", ""), "n": "1", "seed": str(seed)}
+    if params.get("width") and params.get("height"):
+        values["size"] = f"{params['width']}x{params['height']}"
+    for name in ("negative_prompt", "steps", "guidance_scale", "model", "sampler"):
+        if params.get(name) not in (None, ""):
+            values[name] = (
+                f"{params[name]:g}" if isinstance(params[name], float) else str(params[name])
+            )
+    return values
+
+
+def is_pixel_art(width: int | None, height: int | None) -> bool:
+    """Whether an image is small enough to show enlarged with crisp pixels."""
+    return bool(width and height) and max(width, height) <= PIXEL_ART_MAX_SIDE
 
 
 def model_versions() -> list[dict[str, Any]]:

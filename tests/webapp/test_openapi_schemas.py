@@ -53,6 +53,9 @@ def test_generation_answers_match_their_schemas(doc, client, api_key):
     refused = wait_final(client, refused["id"], api_key)
     assert refused["error"]["moderation"]
     check(doc, "/api/v1/jobs/{job_id}", "get", 200, refused)
+    jobs = client.get("/api/v1/jobs?per_page=2", headers=auth).get_json()
+    assert len(jobs["items"]) == 2 and jobs["total"] >= 3
+    check(doc, "/api/v1/jobs", "get", 200, jobs)
     for fmt in ("url", "b64_json"):
         body = {"prompt": "x", "response_format": fmt}
         answer = client.post("/v1/images/generations", json=body, headers=auth).get_json()
@@ -68,6 +71,9 @@ def test_error_answers_match_their_schema(doc, client, api_key):
     bad = client.post("/api/v1/images", json={"prompt": "x", "n": 0}, headers=auth)
     check(doc, "/api/v1/images", "post", 400, bad.get_json())
     check(doc, "/api/v1/jobs/{job_id}", "get", 401, client.get("/api/v1/jobs/x").get_json())
+    bad = client.get("/api/v1/jobs?status=nope", headers=auth)
+    assert bad.status_code == 400
+    check(doc, "/api/v1/jobs", "get", 400, bad.get_json())
 
 
 def test_admin_answers_match_their_schemas(doc, client, api_key, make_key):

@@ -9,6 +9,8 @@ from flask import Blueprint, jsonify, render_template
 
 from webapp.api.openai import IGNORED, PASSED
 from webapp.api.schemas import SCHEMAS, ref
+from webapp.job_filters import JOB_STATUSES
+from webapp.job_filters import MAX_PER_PAGE as MAX_JOBS_PER_PAGE
 from webapp.loaded_models import get_loaded_models
 from webapp.models import REVIEW_STATUSES
 from webapp.params import FIELDS, bound
@@ -125,6 +127,15 @@ def build_document(limits: Any) -> dict[str, Any]:
         _query("page", {"type": "integer", "minimum": 1}),
         _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200}),
     ]
+    moment = {"type": "string", "description": "ISO date or datetime (UTC when naive)"}
+    job_filters = [
+        _query("status", {"type": "string", "enum": list(JOB_STATUSES)}),
+        _query("since", moment),
+        _query("until", moment | {"description": "exclusive; " + moment["description"]}),
+        _query("model", {"type": "string", "description": "model version"}),
+        _query("page", {"type": "integer", "minimum": 1}),
+        _query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_JOBS_PER_PAGE}),
+    ]
     png = {"200": {"description": "PNG", "content": {"image/png": {"schema": {}}}}}
     sse = {"200": {"description": "SSE", "content": {"text/event-stream": {"schema": {}}}}}
     ops = [
@@ -145,6 +156,15 @@ def build_document(limits: Any) -> dict[str, Any]:
             GENERATING,
             bodies["job"],
             None,
+        ),
+        (
+            "/api/v1/jobs",
+            "get",
+            "This key's own jobs, newest first",
+            _ok("Jobs"),
+            (400, 401),
+            None,
+            job_filters,
         ),
         ("/api/v1/jobs/{job_id}", "get", "Job status", _ok("Job"), (401, 404), None, job_id),
         (

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, send_file, url_for
+from flask import Blueprint, g, jsonify, request, send_file, url_for
 
 from webapp.api import generate_sync, image_url, json_object, png_base64, response_format
 from webapp.api.signed_images import signed_image_url
 from webapp.auth import require_api_key
 from webapp.generation_service import get_generation_service
+from webapp.job_filters import MAX_PER_PAGE, JobFilters
 from webapp.job_views import sse_response
 from webapp.limits import api_limit
+from webapp.params import query_int
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(require_api_key)
@@ -55,6 +57,16 @@ def create_job():
 def _admin() -> bool:
     """Admin keys may see and cancel every job."""
     return bool(g.api_key.is_admin)
+
+
+@bp.get("/jobs")
+def list_jobs():
+    """This key's own jobs, newest first, filtered and paginated (admin keys too)."""
+    filters = JobFilters.from_args(request.args)
+    page = query_int("page", request.args.get("page"), 1, 10**6)
+    per_page = query_int("per_page", request.args.get("per_page"), 50, MAX_PER_PAGE)
+    items, total = get_generation_service().list_jobs(g.requester, filters, page, per_page)
+    return jsonify(items=items, total=total, page=page, per_page=per_page)
 
 
 @bp.get("/jobs/<job_id>")

@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from safety.verdict import CATEGORIES, STAGES
-from webapp.jobs import FINAL_STATES
+from webapp.job_filters import JOB_STATUSES
 from webapp.models import REVIEW_STATUSES
 
 STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
 URL = {"type": "string", "format": "uri-reference"}
 TIME = {"type": "string", "format": "date-time"}
-JOB_STATUSES = ["queued", "running", *sorted(FINAL_STATES)]
+NULLABLE_INTEGER = {"type": ["integer", "null"]}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -89,7 +89,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Job": obj(
         {
             "id": STRING,
-            "status": {"type": "string", "enum": JOB_STATUSES},
+            "status": {"type": "string", "enum": list(JOB_STATUSES)},
             "progress": {"type": "number", "minimum": 0, "maximum": 1},
             "error": nullable(
                 obj(
@@ -100,6 +100,34 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "images": array(obj({"id": STRING, "url": URL, "seed": INTEGER})),
             "created": INTEGER,
             "model": STRING,
+            "params": ref("JobParams"),
+        }
+    ),
+    # webapp.params.request_params: what the job asked for, the model's defaults filled in
+    "JobParams": {
+        "type": "object",
+        "properties": {
+            "prompt": STRING,
+            "negative_prompt": STRING,
+            "n": INTEGER,
+            "width": NULLABLE_INTEGER,
+            "height": NULLABLE_INTEGER,
+            "steps": NULLABLE_INTEGER,
+            "guidance_scale": {"type": ["number", "null"]},
+            "seed": NULLABLE_INTEGER | {"description": "null: a random seed per job."},
+            "model": {"type": ["string", "null"]},
+            "sampler": {"type": ["string", "null"], "description": "null: the model's own."},
+            "lora_scale": {"type": ["number", "null"]},
+        },
+        "required": ["prompt"],
+    },
+    # webapp.api.routes.list_jobs
+    "Jobs": obj(
+        {
+            "items": array(ref("Job")),
+            "total": INTEGER,
+            "page": INTEGER,
+            "per_page": INTEGER,
         }
     ),
     # webapp.api.openai.generations
