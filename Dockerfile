@@ -48,6 +48,7 @@ COPY textencoder ./textencoder
 COPY webapp ./webapp
 COPY templates ./templates
 COPY static ./static
+COPY docs/policy.md ./docs/policy.md
 COPY gunicorn.conf.py ./
 COPY docker/entrypoint.sh /usr/local/bin/safecanvas-entrypoint
 RUN pip install --no-cache-dir -c constraints.txt -e . \

@@ -58,20 +58,45 @@
     return true;
   }
 
-  function refusalNotice(moderation) {
-    const categories = (moderation && moderation.categories) || [];
+  function categoryList(categories) {
     const named = categories.length ? categories : ["a policy category"];
     const list = [];
     named.forEach((category, i) => {
       if (i) list.push(", ");
       list.push(el("strong", { textContent: category }));
     });
+    return list;
+  }
+
+  // The policy page, at the first category's section (ids as webapp.policy.anchor makes them).
+  function policyLink(categories, url) {
+    const base = (url || "/policy").split("#")[0];
+    const section = categories.length
+      ? "#" + categories[0].toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") : "";
+    return el("a", { className: "policy-link", href: base + section,
+      textContent: "Read the content policy" });
+  }
+
+  function refusalNotice(moderation, url) {
+    const categories = (moderation && moderation.categories) || [];
     return el("div", { className: "notice notice-refusal" }, [
       el("p", { className: "notice-title", textContent: "This request was not generated." }),
-      el("p", {}, ["It was flagged by our content policy for ", ...list,
+      el("p", {}, ["It was flagged by our content policy for ", ...categoryList(categories),
         ". The request has been logged and may be reviewed by an administrator."]),
-      el("p", { className: "muted",
-        textContent: "If you think this is a mistake, rephrase your prompt and try again." }),
+      el("p", { className: "muted" }, [
+        "If you think this is a mistake, rephrase your prompt and try again. ",
+        policyLink(categories, url), "."]),
+    ]);
+  }
+
+  function guardedNotice(moderation) {
+    const categories = moderation.categories || [];
+    return el("div", { className: "notice notice-guarded" }, [
+      el("p", { className: "notice-title", textContent: "Generated with safeguards." }),
+      el("p", {}, ["This prompt may touch on ", ...categoryList(categories),
+        ", so it was generated with a safety negative prompt and a stricter image check, " +
+        "and kept for an administrator to review. ", policyLink(categories, moderation.policy_url),
+        "."]),
     ]);
   }
 
@@ -105,11 +130,13 @@
     if (view.status === "succeeded") {
       setProgress(1);
       const count = view.images.length;
-      say([el("p", { textContent: "Done: " + count + (count === 1 ? " image." : " images.") })]);
+      const done = [el("p", { textContent: "Done: " + count + (count === 1 ? " image." : " images.") })];
+      if (view.moderation && view.moderation.action === "guard") done.push(guardedNotice(view.moderation));
+      say(done);
       images.replaceChildren(...view.images.map((img) => imageCard(img, view.params)));
     } else if (view.status === "refused") {
       progress.hidden = true;
-      say([refusalNotice(view.error && view.error.moderation)]);
+      say([refusalNotice(view.error && view.error.moderation, view.error && view.error.policy_url)]);
     } else if (view.status === "cancelled") {
       progress.hidden = true;
       say([el("p", { textContent: "Cancelled." })]);
@@ -208,7 +235,7 @@
     progress.hidden = true;
     const error = body.error || {};
     if (error.code === "content_policy_violation") {
-      say([refusalNotice(error.moderation)]);
+      say([refusalNotice(error.moderation, error.policy_url)]);
     } else if (showFieldError(error.param, error.message)) {
       say([el("p", { textContent: "Please correct the highlighted field." })]);
     } else if (/CSRF/.test(error.message || "")) {

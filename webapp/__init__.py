@@ -66,6 +66,7 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
         limits,
         loaded_models,
         metrics,
+        policy,
         refusal_log,
         request_log,
         schema,
@@ -89,9 +90,10 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
     refusal_log.init_app(app)
     generation_service.init_app(app)
     browser.init_app(app)
+    policy.init_app(app)
     cli.init_app(app)
     # Blueprints: each module holds its views and its `bp`.
-    areas = (health, metrics, api, signed_images, admin_api, openai_api, openapi, studio)
+    areas = (health, metrics, api, signed_images, admin_api, openai_api, openapi, studio, policy)
     for area in (*areas, admin_pages):
         app.register_blueprint(area.bp)
     return app

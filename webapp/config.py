@@ -111,6 +111,13 @@ def _variant(name: str, raw: str) -> str | None:
     return value
 
 
+def _file(name: str, raw: str) -> str | None:
+    value = raw.strip()
+    if value and not os.path.isfile(value):
+        raise ConfigError(f"SAFECANVAS_{name} must name a readable file, got {raw!r}")
+    return value or None
+
+
 # name -> (default, parser). Defaults are strings so they go through the same checks.
 SETTINGS: dict[str, tuple[str | None, Any]] = {
     "SECRET_KEY": (None, lambda n, v: v),
@@ -143,6 +150,7 @@ SETTINGS: dict[str, tuple[str | None, Any]] = {
     "JOB_TIMEOUT_S": ("600", lambda n, v: _int(n, v, 1)),
     "IMAGE_URL_TTL_S": ("3600", lambda n, v: _int(n, v, 1)),
     "IMAGE_NSFW_THRESHOLD": (None, lambda n, v: _float(n, v, 0.0, 1.0)),
+    "POLICY_FILE": (None, _file),
     "IP_HASH_SALT": (None, lambda n, v: v),
     "METRICS_TOKEN": (None, lambda n, v: v),
     "TRUSTED_PROXIES": ("0", lambda n, v: _int(n, v, 0)),

@@ -121,8 +121,13 @@ def error_response(
 
 
 def _from_api_error(exc: ApiError) -> Response:
+    extra = exc.extra
+    if isinstance(exc, ContentPolicyViolation):  # every refusal links the policy it applied
+        from webapp.policy import policy_url
+
+        extra = {**extra, "policy_url": policy_url()}
     return error_response(
-        exc.status, exc.message, exc.code, exc.type, exc.param, exc.retry_after, exc.extra
+        exc.status, exc.message, exc.code, exc.type, exc.param, exc.retry_after, extra
     )
 
 

@@ -17,6 +17,7 @@ from flask import Flask, current_app
 from generation.errors import InvalidGenerationRequest
 from generation.types import GenerationRequest
 from safety.errors import ModerationUnavailable
+from safety.verdict import Verdict
 from webapp.db import session_factory
 from webapp.errors import Conflict, InvalidRequest, ModerationDown, ServiceUnavailable
 from webapp.image_store import get_image_store
@@ -32,6 +33,7 @@ from webapp.metrics import count_error, observe_moderation
 from webapp.models import Job
 from webapp.params import parse_params, request_params
 from webapp.refusal_log import get_refusal_log
+from webapp.safeguards import guarded_request, job_moderation
 from webapp.schema import uses_database
 
 EXTENSION = "safecanvas.generation"
@@ -89,7 +91,7 @@ class GenerationService(JobViews):
         self.jobs.fail_unfinished(self.identity, "interrupted", INTERRUPTED)
 
     def submit(self, params: dict[str, Any], requester: str, source: str) -> Job:
-        """Validate, moderate the prompt and queue a job.
+        """Validate, moderate the prompt and queue a job (with safeguards when it is guarded).
 
         Raises:
             InvalidRequest: bad input, naming the field.
@@ -105,8 +107,10 @@ class GenerationService(JobViews):
         except InvalidGenerationRequest as exc:
             field = {"version": "model", "width": "size", "height": "size"}.get(exc.field)
             raise InvalidRequest(str(exc), param=field or exc.field) from None
-        self._moderate_prompt(req, requester, source)
-        return self._enqueue(req, requester, source)
+        verdict = self._moderate_prompt(req, requester, source)
+        if verdict.safeguards is not None:
+            self._check_guarded_fits(gen, req, verdict)
+        return self._enqueue(req, requester, source, verdict)
 
     def _ready_generator(self) -> TextToImage:
         """The generator, or 503 while it loads (or failed to); with Celery, its limits only."""
@@ -117,8 +121,8 @@ class GenerationService(JobViews):
             raise ServiceUnavailable("The model failed to load; see /readyz.", retry_after=60)
         raise ServiceUnavailable("The model is still loading; try again shortly.", retry_after=10)
 
-    def _moderate_prompt(self, req: GenerationRequest, requester: str, source: str) -> None:
-        """Refuse (and log) a prompt the moderation chain does not allow."""
+    def _moderate_prompt(self, req: GenerationRequest, requester: str, source: str) -> Verdict:
+        """The prompt's verdict; a refusal is logged and raised."""
         started = time.perf_counter()
         try:
             verdict = self.models.moderation.check_prompt(req.prompt, req.negative_prompt)
@@ -128,11 +132,34 @@ class GenerationService(JobViews):
         observe_moderation("prompt", time.perf_counter() - started)
         if not verdict.allowed:
             raise self.refusals.refuse(verdict, req, requester, source)
+        return verdict
 
-    def _enqueue(self, req: GenerationRequest, requester: str, source: str) -> Job:
-        """Store the job row, then queue it; a full queue fails it with 503 + Retry-After."""
+    @staticmethod
+    def _check_guarded_fits(gen: TextToImage, req: GenerationRequest, verdict: Verdict) -> None:
+        """The safety negative prompt must fit beside the request's own (400 naming it if not)."""
+        try:
+            gen.validate(guarded_request(req, verdict.safeguards))
+        except InvalidGenerationRequest:
+            room = gen.limits.max_prompt_chars - len(verdict.safeguards.negative_prompt) - 2
+            raise InvalidRequest(
+                "This prompt is generated with a safety negative prompt, so negative_prompt may "
+                f"be at most {max(room, 0)} characters.",
+                param="negative_prompt",
+            ) from None
+
+    def _enqueue(
+        self, req: GenerationRequest, requester: str, source: str, verdict: Verdict
+    ) -> Job:
+        """Log a guarded prompt, store the job row, then queue it.
+
+        A full queue fails the job with 503 + Retry-After.
+        """
+        job_id = str(uuid.uuid4())
+        log_id = None
+        if verdict.action == "guard":
+            log_id = self.refusals.record_guarded(verdict, req, requester, source, job_id).id
         job = Job(
-            id=str(uuid.uuid4()),
+            id=job_id,
             requester=requester,
             source=source,
             status="queued",
@@ -140,6 +167,7 @@ class GenerationService(JobViews):
             params=request_params(req),
             model_version=req.version,
             worker=self.identity if self.queue.local else None,  # Celery: set by the worker
+            moderation=job_moderation(verdict, log_id),
         )
         self.jobs.create(job)
         item = WorkItem(
@@ -150,6 +178,7 @@ class GenerationService(JobViews):
             batch_key=self.models.generator.batch_key(req),
             deadline=time.monotonic() + self.timeout_s,
             guard_keys=self.guard.keys_for(requester),
+            safeguards=verdict.safeguards,
         )
         try:
             self.queue.put(item)

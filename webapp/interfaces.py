@@ -81,7 +81,14 @@ class ModerationChain(Protocol):
         """Part -> "ready", "not loaded" or "error: ..." (for /readyz)."""
 
     def check_prompt(self, prompt: str, negative_prompt: str = "") -> Verdict:
-        """The verdict on a prompt; ModerationUnavailable when it cannot be judged."""
+        """The verdict on a prompt; ModerationUnavailable when it cannot be judged.
 
-    def check_image(self, image: Image) -> Verdict:
-        """The verdict on a generated image; ModerationUnavailable when it cannot be judged."""
+        Its ``action`` is ``allow``, ``guard`` or ``refuse``; a ``guard`` verdict carries the
+        ``safeguards`` (safety negative prompt, stricter image threshold) the job runs with.
+        """
+
+    def check_image(self, image: Image, threshold: float | None = None) -> Verdict:
+        """The verdict on a generated image; ModerationUnavailable when it cannot be judged.
+
+        ``threshold``: a guarded job's stricter one (never looser than the configured one).
+        """

@@ -17,6 +17,9 @@ from webapp.image_store import ImageMissing
 from webapp.job_filters import JobFilters
 from webapp.jobs import FINAL_STATES
 from webapp.models import Image, Job, Refusal
+from webapp.policy import policy_url
+from webapp.refusal_log import refused_outcome
+from webapp.safeguards import moderation_outcome
 
 EVENT_POLL_S = 0.25
 KEEPALIVE_S = 15.0
@@ -55,7 +58,10 @@ class JobViews:
             return self._view(session, job)
 
     def _view(self, session, job: Job, images: list[Image] | None = None) -> dict[str, Any]:
-        """The JSON view of a job row (``images``: its images, when fetched already)."""
+        """The JSON view of a job row; ``moderation`` says how its prompt was judged.
+
+        ``images``: its images, when fetched already.
+        """
         if images is None:
             images = session.scalars(
                 select(Image).where(Image.job_id == job.id).order_by(Image.position)
@@ -65,7 +71,8 @@ class JobViews:
             error = {"code": job.error_code, "message": job.error_message}
             refusal = session.get(Refusal, job.refusal_id) if job.refusal_id else None
             if refusal is not None:
-                error["moderation"] = {"stage": refusal.stage, "categories": refusal.categories}
+                error["moderation"] = refused_outcome(refusal.stage, refusal.categories)
+                error["policy_url"] = policy_url()
         return {
             "id": job.id,
             "status": job.status,
@@ -78,6 +85,7 @@ class JobViews:
             "created": int(job.created_at.timestamp()),
             "model": job.model_version,
             "params": dict(job.params or {}),
+            "moderation": moderation_outcome(job.moderation),
         }
 
     def list_jobs(

@@ -68,6 +68,12 @@ REFUSALS = Counter(
     ["stage", "category"],
     registry=REGISTRY,
 )
+GUARDED = Counter(
+    "safecanvas_guarded_total",
+    "Prompts generated with safeguards (guard verdicts) by stage and category.",
+    ["stage", "category"],
+    registry=REGISTRY,
+)
 MODERATION_LATENCY = Histogram(
     "safecanvas_moderation_seconds",
     "Latency of a moderation check by kind (prompt or image).",
@@ -105,6 +111,12 @@ def observe_refusal(stage: str, categories: tuple[str, ...] | list[str]) -> None
     """Count a refusal once per category it named."""
     for category in categories or ("unspecified",):
         REFUSALS.labels(stage, category).inc()
+
+
+def observe_guarded(stage: str, categories: tuple[str, ...] | list[str]) -> None:
+    """Count a guarded prompt once per category it named."""
+    for category in categories or ("unspecified",):
+        GUARDED.labels(stage, category).inc()
 
 
 def observe_moderation(kind: str, seconds: float) -> None:

@@ -21,8 +21,13 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-# What an admin may mark a refusal (Refusal.review_status).
-REVIEW_STATUSES = ("unreviewed", "confirmed", "false_positive")
+# What the moderation log holds (Refusal.outcome): a refused request, or one generated with
+# safeguards (a guard verdict) and kept for review.
+OUTCOMES = ("refused", "guarded")
+# What an admin may mark a log entry (Refusal.review_status). ``should_refuse`` is for guarded
+# entries: the safeguards were not enough. docs/moderation.md says what each mark means as a
+# training label (``python -m safety export-reviews``).
+REVIEW_STATUSES = ("unreviewed", "confirmed", "false_positive", "should_refuse")
 
 
 def utcnow() -> datetime:
@@ -110,6 +115,10 @@ class Job(Base):
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     refusal_id: Mapped[int | None] = mapped_column(ForeignKey("refusals.id"), nullable=True)
+    # How its prompt was judged (webapp.safeguards.job_moderation): the action, categories, the
+    # safeguards it runs with and its moderation log entry; None for rows older than graded
+    # verdicts, which were all allowed.
+    moderation: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     # The process whose queue holds the job ("host:pid:start time"), to find orphans on restart.
     worker: Mapped[str | None] = mapped_column(String(120), nullable=True)
     # How often a worker started it: a job whose worker died is started once more, then failed.
@@ -148,11 +157,17 @@ class ImageBlob(Base):
 
 
 class Refusal(Base):
-    """A refused prompt or image, with why; reviewed by an admin."""
+    """An entry of the moderation log: a refused prompt or image, or a guarded prompt, with why.
+
+    Reviewed by an admin; the table keeps its first name, ``refusals``.
+    """
 
     __tablename__ = "refusals"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    outcome: Mapped[str] = mapped_column(
+        String(16), default="refused", server_default="refused", index=True
+    )
     stage: Mapped[str] = mapped_column(String(16), index=True)
     categories: Mapped[list] = mapped_column(JSON)
     scores: Mapped[dict] = mapped_column(JSON)
@@ -164,6 +179,9 @@ class Refusal(Base):
     source: Mapped[str] = mapped_column(String(16))
     model_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
     moderator_version: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    # The job a guarded prompt or a refused image belongs to (none for a refused prompt).
+    job_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     review_status: Mapped[str] = mapped_column(String(16), default="unreviewed", index=True)
     reviewer: Mapped[str | None] = mapped_column(String(80), nullable=True)
     review_note: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -10,17 +10,23 @@ from sqlalchemy import Select, String, cast
 
 from safety.verdict import CATEGORIES, STAGES
 from webapp.errors import InvalidRequest
-from webapp.models import REVIEW_STATUSES, Refusal, as_utc
+from webapp.models import OUTCOMES, REVIEW_STATUSES, Refusal, as_utc
 from webapp.params import clean_text
 
-NAMES = ("stage", "category", "since", "until", "requester", "review_status")
-CHOICES = {"stage": STAGES, "category": CATEGORIES, "review_status": REVIEW_STATUSES}
+NAMES = ("outcome", "stage", "category", "since", "until", "requester", "review_status")
+CHOICES = {
+    "outcome": OUTCOMES,
+    "stage": STAGES,
+    "category": CATEGORIES,
+    "review_status": REVIEW_STATUSES,
+}
 
 
 @dataclass(frozen=True)
 class RefusalFilters:
-    """The filters of a refusal query; None filters nothing."""
+    """The filters of a moderation log query; None filters nothing."""
 
+    outcome: str | None = None  # refused or guarded
     stage: str | None = None
     category: str | None = None
     since: datetime | None = None  # inclusive
@@ -44,6 +50,7 @@ class RefusalFilters:
             if raw[name] and raw[name] not in allowed:
                 raise InvalidRequest(f"'{name}' must be one of {', '.join(allowed)}.", name)
         return cls(
+            outcome=raw["outcome"] or None,
             stage=raw["stage"] or None,
             category=raw["category"] or None,
             since=parse_moment("since", raw["since"]),
@@ -54,6 +61,8 @@ class RefusalFilters:
 
     def where(self, stmt: Select) -> Select:
         """``stmt``, a select over Refusal, narrowed to these filters."""
+        if self.outcome:
+            stmt = stmt.where(Refusal.outcome == self.outcome)
         if self.stage:
             stmt = stmt.where(Refusal.stage == self.stage)
         if self.category:

@@ -1,7 +1,9 @@
-"""The refusal log: every refused prompt or image, queryable and reviewable by admins.
+"""The moderation log: every refused prompt or image and every guarded prompt, for admins.
 
 ``RefusalLog.refuse`` is the one way a refusal happens, whichever stage refused: it records the
 refusal, counts it in the metrics, cools the requester down and gives the answer they get.
+``RefusalLog.record_guarded`` records a prompt generated with safeguards, for review; it cools
+nobody down. Admins query and review both (``outcome`` tells them apart).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from webapp.db import session_factory, session_scope
 from webapp.errors import ContentPolicyViolation, InvalidRequest, NotFound
 from webapp.limits import RefusalGuard, get_refusal_guard
-from webapp.metrics import observe_refusal
+from webapp.metrics import observe_guarded, observe_refusal
 from webapp.models import REVIEW_STATUSES, Refusal, utcnow
 from webapp.params import clean_text
 from webapp.refusal_filters import RefusalFilters
@@ -47,13 +49,15 @@ class RefusalLog:
         requester: str,
         source: str,
         guard_keys: Sequence[str] | None = None,
+        job_id: str | None = None,
     ) -> ContentPolicyViolation:
         """Record a refusal, count it and cool the requester down; returns what they are told.
 
         ``req`` is validated, so it names the model version. ``guard_keys``: the requester's
-        cool-down keys when the refusal happens outside their request (the image check).
+        cool-down keys when the refusal happens outside their request (the image check), and
+        ``job_id`` the job it ends.
         """
-        row = self.record(verdict, req.prompt, req.negative_prompt, requester, source, req.version)
+        row = self._record(verdict, req, requester, source, job_id)
         self.guard.record(requester, keys=list(guard_keys) if guard_keys else None)
         categories = list(verdict.categories)
         named = ", ".join(categories) or "unsafe content"
@@ -65,10 +69,29 @@ class RefusalLog:
         answer = ContentPolicyViolation(
             message,
             param="prompt",
-            extra={"moderation": {"stage": verdict.stage, "categories": categories}},
+            extra={"moderation": refused_outcome(verdict.stage, categories)},
         )
         answer.refusal_id = row.id
         return answer
+
+    def record_guarded(
+        self, verdict: Verdict, req: GenerationRequest, requester: str, source: str, job_id: str
+    ) -> Refusal:
+        """Record a prompt that is generated with safeguards (a ``guard`` verdict), for review."""
+        return self._record(verdict, req, requester, source, job_id)
+
+    def _record(
+        self,
+        verdict: Verdict,
+        req: GenerationRequest,
+        requester: str,
+        source: str,
+        job_id: str | None,
+    ) -> Refusal:
+        """One entry for a validated request."""
+        return self.record(
+            verdict, req.prompt, req.negative_prompt, requester, source, req.version, job_id
+        )
 
     def record(
         self,
@@ -78,9 +101,15 @@ class RefusalLog:
         requester: str,
         source: str,
         model_version: str | None,
+        job_id: str | None = None,
     ) -> Refusal:
-        """Store one refusal from a moderation ``Verdict`` and count it in the metrics."""
+        """Store one entry from a moderation ``Verdict`` and count it in the metrics.
+
+        A ``guard`` verdict is stored as ``guarded``, any other as ``refused``.
+        """
+        guarded = verdict.action == "guard"
         row = Refusal(
+            outcome="guarded" if guarded else "refused",
             stage=verdict.stage,
             categories=list(verdict.categories),
             scores={k: float(v) for k, v in dict(verdict.scores).items()},
@@ -92,11 +121,13 @@ class RefusalLog:
             source=source,
             model_version=model_version,
             moderator_version=verdict.moderator_version or "unknown",
+            language=verdict.language or "",
+            job_id=job_id,
             review_status="unreviewed",
         )
         with session_scope(self.factory) as session:
             session.add(row)
-        observe_refusal(row.stage, row.categories)
+        (observe_guarded if guarded else observe_refusal)(row.stage, row.categories)
         return row
 
     def query(
@@ -128,7 +159,7 @@ class RefusalLog:
         ]
 
     def review(self, refusal_id: int, status: str, reviewer: str, note: str | None) -> Refusal:
-        """Mark a refusal confirmed, a false positive, or back to unreviewed."""
+        """Mark an entry confirmed, a false positive, should-refuse (guarded ones) or unreviewed."""
         if status not in REVIEW_STATUSES:
             raise InvalidRequest(
                 f"status must be one of {', '.join(REVIEW_STATUSES)}.", param="status"
@@ -138,6 +169,10 @@ class RefusalLog:
             row = session.get(Refusal, refusal_id) if 0 < refusal_id <= MAX_ID else None
             if row is None:
                 raise NotFound(f"No refusal with id {refusal_id}.")
+            if status == "should_refuse" and row.outcome != "guarded":
+                raise InvalidRequest(
+                    "should_refuse is for guarded entries; confirm a refusal instead.", "status"
+                )
             row.review_status = status
             row.reviewer = reviewer
             row.review_note = note
@@ -150,6 +185,7 @@ def refusal_dict(row: Refusal) -> dict[str, Any]:
     return {
         "id": row.id,
         "created": row.created_at.isoformat(),
+        "outcome": row.outcome,
         "stage": row.stage,
         "categories": row.categories,
         "scores": row.scores,
@@ -161,11 +197,18 @@ def refusal_dict(row: Refusal) -> dict[str, Any]:
         "source": row.source,
         "model_version": row.model_version,
         "moderator_version": row.moderator_version,
+        "language": row.language,
+        "job_id": row.job_id,
         "review_status": row.review_status,
         "reviewer": row.reviewer,
         "review_note": row.review_note,
         "reviewed_at": row.reviewed_at and row.reviewed_at.isoformat(),
     }
+
+
+def refused_outcome(stage: str, categories: Sequence[str]) -> dict[str, Any]:
+    """The ``moderation`` object of a refusal's answer (never the matched words)."""
+    return {"action": "refuse", "stage": stage, "categories": list(categories)}
 
 
 def init_app(app: Flask) -> None:

@@ -23,6 +23,7 @@ from webapp.job_views import sse_response
 from webapp.jobs import FINAL_STATES
 from webapp.limits import form_limit
 from webapp.params import query_int
+from webapp.safeguards import moderation_outcome
 from webapp.studio_form import form_options, is_pixel_art, params_from_form, reuse_values
 
 bp = Blueprint("studio", __name__)
@@ -65,6 +66,7 @@ def submit():
         "id": job.id,
         "status_url": url_for("studio.job", job_id=job.id),
         "events_url": url_for("studio.job_events", job_id=job.id),
+        "moderation": moderation_outcome(job.moderation),
     }
     return jsonify(body), 202
 

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -44,11 +45,8 @@ class LiveServer:
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     """The app with the real default model and moderation, served by werkzeug in a thread."""
-    from werkzeug.serving import make_server
-
     from webapp import create_app
     from webapp.config import test_config
-    from webapp.generation_service import get_generation_service
     from webapp.loaded_models import get_loaded_models
     from webapp.migrate import upgrade
 
@@ -68,6 +66,41 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     load_error = get_loaded_models(app).load_error
     if load_error:
         pytest.fail(f"the default model or moderation did not load: {load_error}")
+    with serving(app) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def guarding_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """The app on the web tests' stand-ins, whose moderation guards 'borderline' prompts.
+
+    For pages about how a guarded result looks, where which prompt a classifier guards is not
+    the point (tests/webapp/api_fakes.py).
+    """
+    from tests.webapp.api_fakes import FakeGenerator, FakeModeration
+    from webapp import create_app
+    from webapp.config import test_config
+    from webapp.loaded_models import LoadedModels
+    from webapp.migrate import upgrade
+
+    instance = tmp_path_factory.mktemp("instance")
+    cfg = test_config(str(instance), WTF_CSRF_ENABLED=True, TESTING=False)
+    upgrade(cfg["SAFECANVAS_DATABASE_URL"])
+    models = LoadedModels(FakeGenerator(instance / "models", step_s=0.05), FakeModeration())
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SAFECANVAS_INSTANCE_PATH", str(instance))
+        app = create_app(cfg, models)
+    with serving(app) as live:
+        yield live
+
+
+@contextmanager
+def serving(app) -> Iterator[LiveServer]:
+    """Serve ``app`` with werkzeug in a thread, with an admin account, until the block ends."""
+    from werkzeug.serving import make_server
+
+    from webapp.generation_service import get_generation_service
+
     result = app.test_cli_runner().invoke(args=["create-admin", ADMIN[0], "--password", ADMIN[1]])
     assert result.exit_code == 0, result.output
     server = make_server("127.0.0.1", 0, app, threaded=True)

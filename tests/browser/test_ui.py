@@ -92,6 +92,13 @@ def test_unsafe_prompt_shows_a_calm_refusal(live_server, browser):
     assert "has been logged" in notice.text
     assert "gore" not in notice.text  # the matched words are for the log only
     assert not browser.find_elements(By.CSS_SELECTOR, "#images img")
+    link = notice.find_element(By.CSS_SELECTOR, "a.policy-link")
+    assert link.get_attribute("href") == live_server.url + "/policy#violence"
+    link.click()
+    section = WebDriverWait(browser, 10).until(
+        EC.visibility_of_element_located((By.CSS_SELECTOR, "article.policy h2#violence"))
+    )
+    assert "Violence" in section.text and browser.current_url.endswith("/policy#violence")
 
 
 def test_admin_sees_the_refusal_and_attack_payloads_stay_text(live_server, browser):

@@ -44,6 +44,7 @@ def test_benign_prompt_gets_images(server, keys):
     assert response.status_code == 200, response.text
     data = response.json()
     assert data["model"] and [i["seed"] for i in data["images"]] == [11]
+    assert data["moderation"] == {"action": "allow", "categories": []}
     url = server.url(data["images"][0]["url"])  # relative: no SAFECANVAS_PUBLIC_URL here
     png = requests.get(url, headers=_auth(keys["user"]), timeout=10)
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
@@ -59,7 +60,11 @@ def test_unsafe_prompt_is_refused_and_shows_in_the_admin_log(server, keys):
     error = response.json()["error"]
     assert error["code"] == "content_policy_violation" and error["param"] == "prompt"
     assert "violence" in error["moderation"]["categories"]
+    assert error["moderation"]["action"] == "refuse"
     assert "behead" not in error["message"].lower()
+    assert error["policy_url"] == "/policy"  # relative: no SAFECANVAS_PUBLIC_URL here
+    policy = requests.get(server.url(error["policy_url"]), timeout=10)
+    assert policy.status_code == 200 and '<h2 id="violence">' in policy.text
     log = requests.get(
         server.url("/admin/api/refusals?category=violence"),
         headers=_auth(keys["admin"]),
@@ -126,9 +131,11 @@ def test_openai_client_generates_and_raises_on_refusal(server, keys):
             prompt=BENIGN, n=1, size=size, response_format="b64_json", extra_body=steps
         )
         assert len(result.data) == 1 and result.data[0].b64_json
+        assert result.model_extra["moderation"] == {"action": "allow", "categories": []}
         with pytest.raises(openai.BadRequestError) as info:
             client.images.generate(prompt=UNSAFE, n=1, size=size, extra_body=steps)
         assert info.value.code == "content_policy_violation"
+        assert info.value.body["policy_url"] == "/policy"
     with openai.OpenAI(base_url=url, api_key="sc_nope", max_retries=0) as bad:
         with pytest.raises(openai.AuthenticationError):
             bad.images.generate(prompt=BENIGN, n=1)

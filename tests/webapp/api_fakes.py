@@ -19,7 +19,7 @@ from generation.generator import Generator
 from generation.types import GeneratedImage, GenerationResult, ModelLimits
 from generation.versions import Registry
 from safety.errors import ModerationUnavailable
-from safety.verdict import Verdict
+from safety.verdict import Safeguards, Verdict
 
 LIMITS = ModelLimits(
     sizes=((32, 32), (64, 64)),
@@ -33,8 +33,19 @@ LIMITS = ModelLimits(
 )
 
 
+RED, PINK, BLUE = (255, 0, 0), (255, 170, 200), (20, 120, 200)
+# The image check's stand-in scores: red is clearly unsafe, pink borderline (it passes the
+# default threshold but not a guarded job's stricter one), anything else safe.
+IMAGE_SCORES = {RED: 0.99, PINK: 0.3}
+IMAGE_THRESHOLD, GUARD_IMAGE_THRESHOLD = 0.4, 0.2
+SAFETY_NEGATIVE = "nudity, nsfw, sexual content"
+
+
 class FakeGenerator:
-    """One fixed version, "fake-1"; a prompt with 'red-flag' draws pure red (the NSFW stand-in)."""
+    """One fixed version, "fake-1"; 'red-flag' in a prompt draws pure red, 'pink' pink.
+
+    ``requests`` holds every request a pipeline call got, as it got it.
+    """
 
     validate = Generator.validate
     batch_key = Generator.batch_key
@@ -47,6 +58,7 @@ class FakeGenerator:
         self.version_names = ["fake-1"]
         self.step_s = step_s
         self.batches: list[int] = []
+        self.requests: list = []
         self.started = threading.Event()
 
     def versions(self) -> list[str]:
@@ -61,6 +73,7 @@ class FakeGenerator:
 
     def generate_batch(self, reqs, progress=None, should_cancel=None) -> list[GenerationResult]:
         self.batches.append(len(reqs))
+        self.requests.extend(reqs)
         self.started.set()
         total = reqs[0].steps
         for step in range(total):
@@ -72,7 +85,7 @@ class FakeGenerator:
         return [self._result(req) for req in reqs]
 
     def _result(self, req) -> GenerationResult:
-        colour = (255, 0, 0) if "red-flag" in req.prompt else (20, 120, 200)
+        colour = RED if "red-flag" in req.prompt else PINK if "pink" in req.prompt else BLUE
         base = 1000 if req.seed is None else req.seed
         images = tuple(
             GeneratedImage(PILImage.new("RGB", (req.width, req.height), colour), base + i)
@@ -82,12 +95,17 @@ class FakeGenerator:
 
 
 class FakeModeration:
-    """Refuses prompts with 'forbidden' (violence) and pure red images (sexual)."""
+    """Refuses prompts with 'forbidden' (violence), guards 'borderline' ones (sexual).
+
+    Images are scored by IMAGE_SCORES and refused at the threshold (a guarded job's stricter
+    one when given); ``thresholds`` holds the threshold each image check was asked to apply.
+    """
 
     version = "fake-mod-1"
 
     def __init__(self) -> None:
         self.down = False
+        self.thresholds: list[float | None] = []
 
     def load(self, parts: tuple[str, ...] = ()) -> None:
         pass
@@ -108,13 +126,28 @@ class FakeModeration:
                 "blocklisted term",
                 self.version,
             )
+        if "borderline" in prompt:
+            return Verdict(
+                True,
+                "classifier",
+                ("sexual",),
+                {"sexual": 0.6},
+                reason="borderline",
+                moderator_version=self.version,
+                action="guard",
+                safeguards=Safeguards(SAFETY_NEGATIVE, GUARD_IMAGE_THRESHOLD),
+                language="en",
+            )
         return Verdict(True, "classifier", moderator_version=self.version)
 
-    def check_image(self, image) -> Verdict:
+    def check_image(self, image, threshold: float | None = None) -> Verdict:
         if self.down:
             raise ModerationUnavailable("image classifier not loaded")
-        if image.getpixel((0, 0)) == (255, 0, 0):
+        self.thresholds.append(threshold)
+        limit = IMAGE_THRESHOLD if threshold is None else min(threshold, IMAGE_THRESHOLD)
+        score = IMAGE_SCORES.get(image.getpixel((0, 0)), 0.01)
+        if score >= limit:
             return Verdict(
-                False, "image", ("sexual",), {"nsfw": 0.99}, (), "nsfw score", self.version
+                False, "image", ("sexual",), {"nsfw": score}, (), "nsfw score", self.version
             )
-        return Verdict(True, "image", moderator_version=self.version)
+        return Verdict(True, "image", {"nsfw": score}, moderator_version=self.version)

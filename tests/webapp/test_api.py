@@ -16,7 +16,8 @@ def test_sync_images_answer_urls_seeds_and_pngs(client, api_key):
     response = client.post("/api/v1/images", json=body, headers=bearer(api_key))
     assert response.status_code == 200, response.get_json()
     data = response.get_json()
-    assert set(data) == {"id", "created", "model", "images"}
+    assert set(data) == {"id", "created", "model", "images", "moderation"}
+    assert data["moderation"] == {"action": "allow", "categories": []}
     assert [i["seed"] for i in data["images"]] == [7, 8]
     assert base64.b64decode(data["images"][0]["b64_png"]).startswith(b"\x89PNG")
     png = client.get(data["images"][0]["url"], headers=bearer(api_key))
@@ -58,19 +59,30 @@ def test_prompt_refusal_names_the_category_not_the_words(client, api_key):
     error = response.get_json()["error"]
     assert error["code"] == "content_policy_violation"
     assert error["type"] == "invalid_request_error" and error["param"] == "prompt"
-    assert error["moderation"] == {"stage": "blocklist", "categories": ["violence"]}
+    assert error["moderation"] == {
+        "action": "refuse",
+        "stage": "blocklist",
+        "categories": ["violence"],
+    }
     assert "violence" in error["message"] and "forbidden" not in error["message"]
+    assert error["policy_url"] == "/policy"
 
 
 def test_image_refusal_refuses_the_job_and_stores_nothing(client, api_key, tmp_path):
     job = client.post("/api/v1/jobs", json={"prompt": "red-flag"}, headers=bearer(api_key))
     view = wait_final(client, job.get_json()["id"], api_key)
     assert view["status"] == "refused" and view["images"] == []
-    assert view["error"]["moderation"] == {"stage": "image", "categories": ["sexual"]}
+    assert view["error"]["moderation"] == {
+        "action": "refuse",
+        "stage": "image",
+        "categories": ["sexual"],
+    }
+    assert view["error"]["policy_url"] == "/policy"
     assert not list((tmp_path / "images").rglob("*.png"))
     sync = client.post("/api/v1/images", json={"prompt": "red-flag"}, headers=bearer(api_key))
     assert sync.status_code == 400
     assert sync.get_json()["error"]["moderation"]["stage"] == "image"
+    assert sync.get_json()["error"]["policy_url"] == "/policy"
 
 
 def test_moderation_down_is_503_with_retry_after(client, api_key, fake_moderation):
@@ -215,6 +227,25 @@ def test_openapi_document_uses_the_validator_fields(client, api_key):
     assert schema["schema"]["additionalProperties"] is False
     body = {"prompt": "x", "n": props["n"]["maximum"] + 1}
     assert client.post("/api/v1/jobs", json=body, headers=bearer(api_key)).status_code == 400
+
+
+def test_openapi_document_describes_the_moderation_outcome(client):
+    doc = client.get("/api/openapi.json").get_json()
+    schemas = doc["components"]["schemas"]
+    assert schemas["Outcome"]["properties"]["action"]["enum"] == ["allow", "guard"]
+    assert schemas["Moderation"]["properties"]["action"] == {"const": "refuse"}
+    error = schemas["Error"]["properties"]["error"]["properties"]
+    assert "policy_url" in error and error["moderation"] == {
+        "$ref": "#/components/schemas/Moderation"
+    }
+    for name in ("Images", "Queued", "Job", "OpenAIImages"):
+        assert schemas[name]["properties"]["moderation"]["$ref"].endswith("/Outcome"), name
+    assert "outcome" in schemas["Refusal"]["properties"]
+    log = doc["paths"]["/admin/api/refusals"]["get"]["parameters"]
+    assert "outcome" in [p["name"] for p in log]
+    review = doc["paths"]["/admin/api/refusals/{refusal_id}/review"]["post"]["requestBody"]
+    status = review["content"]["application/json"]["schema"]["properties"]["status"]
+    assert "should_refuse" in status["enum"]
 
 
 @pytest.mark.parametrize(

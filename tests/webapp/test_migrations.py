@@ -62,3 +62,23 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
         mode = conn.execute(text("PRAGMA journal_mode")).scalar()
     engine.dispose()
     assert mode == "wal"
+
+
+def test_existing_log_entries_become_refused_ones(database_url):
+    upgrade(database_url, "0005")  # the revision before outcomes
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO refusals (created_at, stage, categories, scores, matched_terms,"
+                " reason, prompt, negative_prompt, requester, source, moderator_version,"
+                " review_status) VALUES (CURRENT_TIMESTAMP, 'blocklist', '[]', '{}', '[]', 'r',"
+                " 'p', '', 'key:1', 'api', 'm', 'confirmed')"
+            )
+        )
+    upgrade(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT outcome, language, job_id FROM refusals")).all()
+        jobs = conn.execute(text("SELECT COUNT(*) FROM jobs WHERE moderation IS NULL")).scalar()
+    engine.dispose()
+    assert rows == [("refused", "", None)] and jobs == 0

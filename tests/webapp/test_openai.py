@@ -24,7 +24,8 @@ def test_b64_json_and_url_responses(client, api_key):
         user="u-1",
         seed=3,
     ).get_json()
-    assert set(body) == {"created", "data"} and len(body["data"]) == 2
+    assert set(body) == {"created", "data", "moderation"} and len(body["data"]) == 2
+    assert body["moderation"] == {"action": "allow", "categories": []}
     assert base64.b64decode(body["data"][0]["b64_json"]).startswith(b"\x89PNG")
     url = _generate(client, api_key, prompt="a square").get_json()["data"][0]["url"]
     # Relative without SAFECANVAS_PUBLIC_URL (tests/webapp/test_image_urls.py has both cases).

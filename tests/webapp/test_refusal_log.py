@@ -75,7 +75,9 @@ def test_refuse_records_counts_cools_down_and_answers(log):
         "The prompt was refused by the content policy (violence). The refusal was logged."
     )
     assert image.message == "A generated image was refused by moderation (sexual)."
-    assert image.extra == {"moderation": {"stage": "image", "categories": ["sexual"]}}
+    assert image.extra == {
+        "moderation": {"action": "refuse", "stage": "image", "categories": ["sexual"]}
+    }
     assert prompt.status == image.status == 400 and prompt.param == "prompt"
     rows = {r.id: r for r in log.query(RefusalFilters(requester="key:7"))[0]}
     assert set(rows) == {prompt.refusal_id, image.refusal_id}

@@ -121,11 +121,17 @@ def test_a_refused_prompt_names_the_category_and_that_it_was_logged(client):
     assert response.status_code == 400
     error = response.json["error"]
     assert error["code"] == "content_policy_violation"
-    assert error["moderation"] == {"stage": "blocklist", "categories": ["violence"]}
+    assert error["moderation"] == {
+        "action": "refuse",
+        "stage": "blocklist",
+        "categories": ["violence"],
+    }
+    assert error["policy_url"] == "/policy"
     page = client.post("/jobs", data={**FORM, "prompt": "forbidden scene"})
     assert page.status_code == 400
     text = page.get_data(as_text=True)
     assert "<strong>violence</strong>" in text and "has been logged" in text
+    assert '<a class="policy-link" href="/policy#violence">' in text
     assert "forbidden scene</textarea>" in text  # the user's input is kept
 
 
@@ -136,6 +142,7 @@ def test_a_refused_image_shows_the_refusal_on_the_job_page(client):
     assert view["error"]["moderation"]["stage"] == "image"
     page = client.get(job["status_url"]).get_data(as_text=True)
     assert "<strong>sexual</strong>" in page and "has been logged" in page
+    assert '<a class="policy-link" href="/policy#sexual">' in page
 
 
 def test_each_browser_sees_only_its_own_jobs_and_images(fake_app):

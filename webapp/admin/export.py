@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from webapp.models import Refusal
 
 COLUMNS = tuple(
-    "id created requester source stage categories scores matched_terms prompt negative_prompt"
-    " model_version moderator_version review_status reviewer review_note reviewed_at".split()
+    "id created outcome requester source stage categories scores matched_terms prompt"
+    " negative_prompt model_version moderator_version language job_id review_status reviewer"
+    " review_note reviewed_at".split()
 )
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -42,6 +43,7 @@ def refusal_row(row: Refusal) -> list[str]:
     values = (
         row.id,
         row.created_at.isoformat(),
+        row.outcome,
         row.requester,
         row.source,
         row.stage,
@@ -52,6 +54,8 @@ def refusal_row(row: Refusal) -> list[str]:
         row.negative_prompt,
         row.model_version,
         row.moderator_version,
+        row.language,
+        row.job_id,
         row.review_status,
         row.reviewer,
         row.review_note,

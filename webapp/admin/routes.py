@@ -29,7 +29,11 @@ LOGIN_FAILED = "Wrong username or password, or not an administrator."
 PER_PAGE = 25
 MAX_PAGE = 10**6
 EXPORT_MAX_ROWS = 20_000
-REVIEW_LABELS = {"confirmed": "Confirmed", "false_positive": "False positive"}
+REVIEW_LABELS = {
+    "confirmed": "Confirmed",
+    "false_positive": "False positive",
+    "should_refuse": "Should refuse",
+}
 
 
 def parse_page(raw: str | None) -> int:
@@ -100,7 +104,7 @@ def logout():
 @bp.get("/moderation")
 @admin_required
 def moderation():
-    """One page of refusals with the filters, the chart and the review forms."""
+    """One page of the moderation log with the filters, the chart and the review forms."""
     filters = RefusalFilters.from_args(request.args, whole_days=True)
     page = parse_page(request.args.get("page"))
     log = get_refusal_log()
@@ -121,11 +125,11 @@ def moderation():
 @bp.post("/moderation/<int:refusal_id>/review")
 @admin_required
 def review(refusal_id: int):
-    """Confirm a refusal or mark it a false positive, with an optional note."""
+    """Confirm an entry, mark it a false positive (or a guarded one should-refuse), with a note."""
     status = request.form.get("status", "")
     note = request.form.get("note", "").strip()[:2000] or None
     get_refusal_log().review(refusal_id, status, current_user.username, note)
-    flash(f"Refusal #{refusal_id} marked {REVIEW_LABELS.get(status, status)}.", "info")
+    flash(f"Entry #{refusal_id} marked {REVIEW_LABELS.get(status, status)}.", "info")
     back = safe_next(request.form.get("next"), url_for("admin.moderation"))
     return redirect(f"{back}#refusal-{refusal_id}", code=303)
 
@@ -133,7 +137,7 @@ def review(refusal_id: int):
 @bp.get("/moderation.csv")
 @admin_required
 def export_csv():
-    """Every refusal matching the filters as CSV (newest first)."""
+    """Every log entry matching the filters as CSV (newest first)."""
     filters = RefusalFilters.from_args(request.args, whole_days=True)
     log, rows, page = get_refusal_log(), [], 1
     while len(rows) < EXPORT_MAX_ROWS:

@@ -52,7 +52,8 @@ def finished_or_raise(view: dict[str, Any]) -> dict[str, Any]:
         return view
     message = error.get("message") or f"The job ended {status}."
     if status == "refused":
-        extra = {"moderation": error.get("moderation", {"stage": "image", "categories": []})}
+        fallback = {"action": "refuse", "stage": "image", "categories": []}
+        extra = {"moderation": error.get("moderation", fallback)}
         raise ContentPolicyViolation(message, param="prompt", extra=extra)
     if status == "cancelled":
         raise Conflict(message)

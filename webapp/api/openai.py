@@ -54,7 +54,11 @@ def openai_params(body: dict[str, Any]) -> dict[str, Any]:
 @bp.post("/images/generations")
 @api_limit
 def generations():
-    """Generate images; answers ``{"created", "data": [{"url"} | {"b64_json"}]}``."""
+    """Generate images; answers ``{"created", "data": [{"url"} | {"b64_json"}], "moderation"}``.
+
+    ``moderation`` (our extension, which OpenAI clients keep as an extra field) says whether
+    the prompt was generated as asked or with safeguards.
+    """
     body = json_object()
     fmt = response_format(body, OPENAI_FORMATS)
     view = generate_sync(openai_params(body), "openai")
@@ -62,7 +66,7 @@ def generations():
         data = [{"b64_json": png_base64(image["id"])} for image in view["images"]]
     else:  # signed: an <img> in a chat UI loads it without our key, for an hour
         data = [{"url": signed_image_url(image["id"])} for image in view["images"]]
-    return jsonify(created=view["created"], data=data)
+    return jsonify(created=view["created"], data=data, moderation=view["moderation"])
 
 
 @bp.get("/models")

@@ -208,7 +208,7 @@ def build_document(limits: Any) -> dict[str, Any]:
         (
             "/admin/api/refusals",
             "get",
-            "Refusal log",
+            "Moderation log (refused and guarded entries)",
             _ok("Refusals"),
             (400, 401, 403),
             None,
@@ -226,7 +226,7 @@ def build_document(limits: Any) -> dict[str, Any]:
         (
             "/admin/api/refusals/{refusal_id}/review",
             "post",
-            "Review a refusal",
+            "Review a log entry",
             _ok("Refusal"),
             (400, 401, 403, 404),
             bodies["review"],

@@ -12,6 +12,7 @@ from webapp.job_filters import MAX_PER_PAGE, JobFilters
 from webapp.job_views import sse_response
 from webapp.limits import api_limit
 from webapp.params import query_int
+from webapp.safeguards import moderation_outcome
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(require_api_key)
@@ -36,7 +37,13 @@ def create_images():
         if fmt == "b64_png":
             item["b64_png"] = png_base64(image["id"])
         images.append(item)
-    return jsonify(id=view["id"], created=view["created"], model=view["model"], images=images)
+    return jsonify(
+        id=view["id"],
+        created=view["created"],
+        model=view["model"],
+        images=images,
+        moderation=view["moderation"],
+    )
 
 
 @bp.post("/jobs")
@@ -50,6 +57,7 @@ def create_job():
         "status": "queued",
         "status_url": status_url,
         "events_url": url_for("api.job_events", job_id=job.id),
+        "moderation": moderation_outcome(job.moderation),
     }
     return jsonify(body), 202, {"Location": status_url}
 

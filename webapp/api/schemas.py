@@ -10,13 +10,14 @@ from typing import Any
 
 from safety.verdict import CATEGORIES, STAGES
 from webapp.job_filters import JOB_STATUSES
-from webapp.models import REVIEW_STATUSES
+from webapp.models import OUTCOMES, REVIEW_STATUSES
 
 STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
 URL = {"type": "string", "format": "uri-reference"}
 TIME = {"type": "string", "format": "date-time"}
 NULLABLE_INTEGER = {"type": ["integer", "null"]}
+CATEGORY = {"type": "string", "enum": list(CATEGORIES)}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -51,16 +52,32 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "type": STRING,
                     "param": {"type": ["string", "null"]},
                     "moderation": {"$ref": "#/components/schemas/Moderation"},
+                    "policy_url": URL | {"description": "The content policy it was refused under."},
                 },
-                optional=("type", "param", "moderation"),
+                optional=("type", "param", "moderation", "policy_url"),
             )
         }
     ),
+    # webapp.refusal_log.refused_outcome: why a prompt or image was refused
     "Moderation": obj(
         {
+            "action": {"const": "refuse"},
             "stage": {"type": "string", "enum": list(STAGES)},
-            "categories": array({"type": "string", "enum": list(CATEGORIES)}),
+            "categories": array(CATEGORY),
         }
+    ),
+    # webapp.safeguards.moderation_outcome: how an accepted prompt was judged
+    "Outcome": obj(
+        {
+            "action": {
+                "type": "string",
+                "enum": ["allow", "guard"],
+                "description": "guard: generated with safeguards and kept for review.",
+            },
+            "categories": array(CATEGORY),
+            "policy_url": URL | {"description": "The content policy (guard only)."},
+        },
+        optional=("policy_url",),
     ),
     # webapp.api.routes.create_images
     "Images": obj(
@@ -79,11 +96,18 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     optional=("b64_png",),
                 )
             ),
+            "moderation": ref("Outcome"),
         }
     ),
     # webapp.api.routes.create_job
     "Queued": obj(
-        {"id": STRING, "status": {"const": "queued"}, "status_url": URL, "events_url": URL}
+        {
+            "id": STRING,
+            "status": {"const": "queued"},
+            "status_url": URL,
+            "events_url": URL,
+            "moderation": ref("Outcome"),
+        }
     ),
     # webapp.job_views.JobViews._view
     "Job": obj(
@@ -93,14 +117,20 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "progress": {"type": "number", "minimum": 0, "maximum": 1},
             "error": nullable(
                 obj(
-                    {"code": STRING, "message": STRING, "moderation": ref("Moderation")},
-                    optional=("moderation",),
+                    {
+                        "code": STRING,
+                        "message": STRING,
+                        "moderation": ref("Moderation"),
+                        "policy_url": URL,
+                    },
+                    optional=("moderation", "policy_url"),
                 )
             ),
             "images": array(obj({"id": STRING, "url": URL, "seed": INTEGER})),
             "created": INTEGER,
             "model": STRING,
             "params": ref("JobParams"),
+            "moderation": ref("Outcome"),
         }
     ),
     # webapp.params.request_params: what the job asked for, the model's defaults filled in
@@ -142,6 +172,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     ]
                 }
             ),
+            "moderation": ref("Outcome") | {"description": "Our extension to OpenAI's answer."},
         }
     ),
     # webapp.api.openai.list_models
@@ -165,6 +196,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         {
             "id": INTEGER,
             "created": TIME,
+            "outcome": {"type": "string", "enum": list(OUTCOMES)},
             "stage": {"type": "string", "enum": list(STAGES)},
             "categories": array(STRING),
             "scores": {"type": "object", "additionalProperties": {"type": "number"}},
@@ -176,6 +208,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "source": STRING,
             "model_version": {"type": ["string", "null"]},
             "moderator_version": {"type": ["string", "null"]},
+            "language": STRING,
+            "job_id": {"type": ["string", "null"]},
             "review_status": {"type": "string", "enum": list(REVIEW_STATUSES)},
             "reviewer": {"type": ["string", "null"]},
             "review_note": {"type": ["string", "null"]},

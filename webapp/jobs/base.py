@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from generation.types import GenerationRequest
+from safety.verdict import Safeguards
 
 FINAL_STATES = frozenset({"succeeded", "refused", "failed", "cancelled"})
 
@@ -27,8 +28,10 @@ class QueueFull(Exception):
 class JobPayload:
     """What a worker needs to run an accepted job: typed and JSON-serialisable.
 
-    It crosses the broker in Celery mode; new per-job settings (safeguards, say) join as
-    fields with defaults, so a worker of the same release reads every payload it is sent.
+    It crosses the broker in Celery mode; new per-job settings join as fields with defaults,
+    so a worker of the same release reads every payload it is sent. ``safeguards``: a guarded
+    prompt's safety negative prompt and stricter image threshold (None when allowed); a worker
+    of an older release refuses the field rather than run the job without them.
     """
 
     job_id: str
@@ -37,6 +40,7 @@ class JobPayload:
     source: str
     deadline_at: float  # wall-clock time (time.time()) after which the job fails as timed out
     guard_keys: tuple[str, ...] = ()
+    safeguards: Safeguards | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types only."""
@@ -50,6 +54,8 @@ class JobPayload:
         request = GenerationRequest(**data["request"])
         rest = {k: v for k, v in data.items() if k != "request"}
         rest["guard_keys"] = tuple(rest.get("guard_keys", ()))
+        if rest.get("safeguards") is not None:
+            rest["safeguards"] = Safeguards(**rest["safeguards"])
         return cls(request=request, **rest)
 
 
@@ -59,6 +65,8 @@ class WorkItem:
 
     ``batch_key`` groups requests the pipeline can run as one batch (same model version,
     size, steps). ``cancel`` is set to ask a running job to stop; ``done`` once it ended.
+    ``safeguards``: a guarded prompt's safety negative prompt and stricter image threshold,
+    which the runner applies (webapp.safeguards).
     """
 
     job_id: str
@@ -68,6 +76,7 @@ class WorkItem:
     batch_key: Hashable
     deadline: float  # time.monotonic() after which the job is failed as timed out
     guard_keys: list[str] = field(default_factory=list)
+    safeguards: Safeguards | None = None
     gap_s: float = float("inf")  # time since the previous item was queued (set by the queue)
     cancel: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
@@ -81,6 +90,7 @@ class WorkItem:
             source=self.source,
             deadline_at=time.time() + (self.deadline - time.monotonic()),
             guard_keys=tuple(self.guard_keys),
+            safeguards=self.safeguards,
         )
 
     @classmethod
@@ -94,6 +104,7 @@ class WorkItem:
             batch_key=batch_key,
             deadline=time.monotonic() + (payload.deadline_at - time.time()),
             guard_keys=list(payload.guard_keys),
+            safeguards=payload.safeguards,
         )
 
 

@@ -24,6 +24,7 @@ from webapp.metrics import (
     observe_moderation,
 )
 from webapp.models import Image
+from webapp.safeguards import guarded_request
 
 if TYPE_CHECKING:
     from safety.verdict import Verdict
@@ -114,7 +115,7 @@ class BatchRunner:
         watch = BatchWatch(self.jobs, live)
         started = time.perf_counter()
         try:
-            reqs = [i.request for i in live]
+            reqs = [guarded_request(i.request, i.safeguards) for i in live]
             results = gen.generate_batch(
                 reqs, progress=watch.progress, should_cancel=watch.should_cancel
             )
@@ -156,12 +157,16 @@ class BatchRunner:
         self.jobs.finish(item.job_id, status, **fields)
 
     def _check_and_store(self, item: WorkItem, result: Any) -> None:
-        """Check every image; one refused image refuses the job (no image is blacked out)."""
+        """Check every image; one refused image refuses the job (no image is blacked out).
+
+        A guarded job's images must pass its stricter threshold.
+        """
         moderation = self.models.moderation
+        threshold = item.safeguards.image_threshold if item.safeguards else None
         try:
             for generated in result.images:
                 t0 = time.perf_counter()
-                verdict = moderation.check_image(generated.image)
+                verdict = moderation.check_image(generated.image, threshold=threshold)
                 observe_moderation("image", time.perf_counter() - t0)
                 if not verdict.allowed:
                     return self._refuse(item, verdict, result.version)
@@ -177,7 +182,7 @@ class BatchRunner:
     def _refuse(self, item: WorkItem, verdict: Verdict, version: str) -> None:
         """Refuse the job through the refusal log; no image of it is stored."""
         answer = self.refusal_log.refuse(
-            verdict, item.request, item.requester, item.source, item.guard_keys
+            verdict, item.request, item.requester, item.source, item.guard_keys, item.job_id
         )
         self._end(
             item,
