@@ -154,8 +154,8 @@ def run_export_reviews(args: argparse.Namespace) -> int:
         raise OSError(f"cannot read the review marks: {exc}") from exc
     skipped = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped.items())) or "none"
     print(
-        f"exported {summary.confirmed} confirmed and {summary.false_positive} false positives; "
-        f"left out: {skipped}",
+        f"exported {summary.refused} refused, {summary.borderline} borderline and "
+        f"{summary.allowed} allowed; left out: {skipped}",
         file=sys.stderr,
     )
     return 0

@@ -2,8 +2,9 @@
 
 Reads the web app's ``refusals`` table with SQLAlchemy Core (safety/ never imports the web
 layer) and writes the ``label<TAB>category<TAB>text`` rows that ``python -m safety train
---extra`` reads: a refusal an admin confirmed becomes ``1`` with its first category, one
-marked a false positive ``0``. Only prompt-stage refusals say something about the prompt's
+--extra`` reads: a refusal an admin confirmed, or a guarded prompt marked should-refuse,
+becomes ``1`` with its first category; a guarded prompt confirmed as borderline ``B``; one
+marked a false positive ``0``. Only prompt-stage entries say something about the prompt's
 text: image-stage ones (what the model drew) and refusals caused by a negative prompt are left
 out, as are prompts whose marks disagree.
 """
@@ -25,8 +26,9 @@ NEGATIVE_PROMPT_TERM = "negative prompt: clothing"  # the evidence Moderation lo
 class ExportSummary:
     """What was written and what was left out, and why."""
 
-    confirmed: int = 0
-    false_positive: int = 0
+    refused: int = 0  # label 1
+    borderline: int = 0  # label B
+    allowed: int = 0  # label 0
     skipped: dict[str, int] = field(default_factory=dict)
 
     def skip(self, why: str) -> None:
@@ -35,7 +37,7 @@ class ExportSummary:
 
 
 def reviewed_refusals(url: str) -> list[dict]:
-    """Refusals with a review mark (confirmed or false_positive), oldest first."""
+    """Log entries with a review mark, oldest first; ``outcome`` once the table has it."""
     from sqlalchemy import MetaData, Table, create_engine, select
 
     engine = create_engine(url)
@@ -49,8 +51,9 @@ def reviewed_refusals(url: str) -> list[dict]:
                 table.c.matched_terms,
                 table.c.prompt,
                 table.c.review_status,
+                *([table.c.outcome] if "outcome" in table.c else []),  # guarded entries
             )
-            .where(table.c.review_status.in_(("confirmed", "false_positive")))
+            .where(table.c.review_status.in_(("confirmed", "false_positive", "should_refuse")))
             .order_by(table.c.id)
         )
         with engine.connect() as conn:
@@ -66,11 +69,11 @@ def _as_list(value) -> list:
     return list(value or [])
 
 
-def training_rows(refusals: Iterable[dict], summary: ExportSummary) -> list[tuple[str, str]]:
-    """(label, text) per distinct prompt: categories joined by commas, or ``benign``."""
-    labels: dict[str, str] = {}
+def training_rows(entries: Iterable[dict], summary: ExportSummary) -> list[tuple[str, str, str]]:
+    """(label, category, text) per distinct prompt, as ``labelled_sets.read_tsv`` reads them."""
+    labels: dict[str, tuple[str, str]] = {}
     conflicting: set[str] = set()
-    for row in refusals:
+    for row in entries:
         text = " ".join(str(row["prompt"]).split())  # one line, no tabs
         if row["stage"] not in PROMPT_STAGES:
             summary.skip("image stage")
@@ -82,22 +85,25 @@ def training_rows(refusals: Iterable[dict], summary: ExportSummary) -> list[tupl
             summary.skip("empty prompt")
             continue
         if row["review_status"] == "false_positive":
-            label = "benign"
+            label = ("0", "")
         else:
             categories = [c for c in _as_list(row["categories"]) if c in CATEGORIES]
             if not categories:
                 summary.skip("no known category")
                 continue
-            label = ",".join(order_categories(categories))
+            borderline = row.get("outcome") == "guarded" and row["review_status"] == "confirmed"
+            # The first category: minors first when present.
+            label = ("B" if borderline else "1", order_categories(categories)[0])
         if labels.setdefault(text, label) != label:
             conflicting.add(text)
     for text in conflicting:
         del labels[text]
         summary.skip("prompt marked both ways")
-    rows = sorted(labels.items(), key=lambda kv: (kv[1] != "benign", kv[1], kv[0]))
-    summary.false_positive = sum(label == "benign" for _, label in rows)
-    summary.confirmed = len(rows) - summary.false_positive
-    return [(label, text) for text, label in rows]
+    rows = sorted((label, category, text) for text, (label, category) in labels.items())
+    summary.allowed = sum(label == "0" for label, _, _ in rows)
+    summary.refused = sum(label == "1" for label, _, _ in rows)
+    summary.borderline = sum(label == "B" for label, _, _ in rows)
+    return rows
 
 
 def export_reviews(url: str, out: TextIO) -> ExportSummary:
@@ -107,7 +113,6 @@ def export_reviews(url: str, out: TextIO) -> ExportSummary:
     out.write(
         "# SafeCanvas review marks (python -m safety export-reviews). label<TAB>category<TAB>text\n"
     )
-    for label, text in rows:
-        first = "" if label == "benign" else label.split(",")[0]  # minors first when present
-        out.write(f"{'0' if label == 'benign' else '1'}\t{first}\t{text}\n")
+    for label, category, text in rows:
+        out.write(f"{label}\t{category}\t{text}\n")
     return summary

@@ -14,7 +14,7 @@ from limits.storage import MemoryStorage
 from safety.cli import main as cli_main
 from safety.head_training import parse_args, training_rows
 from safety.labelled_sets import read_tsv
-from safety.verdict import Verdict
+from safety.verdict import Safeguards, Verdict
 
 # (stage, categories, matched terms, prompt, negative prompt, review mark)
 REFUSALS = [
@@ -28,6 +28,13 @@ REFUSALS = [
     ("image", ("sexual",), (), "a red car", "", "confirmed"),  # what the model drew
     ("blocklist", ("sexual",), ("negative prompt: clothing",), "a woman", "clothes", "confirmed"),
     ("classifier", ("sexual",), (), "a cat in a hat", "", "unreviewed"),
+]
+# (prompt, review mark) of guarded entries, generated with safeguards and then reviewed.
+GUARDED = [
+    ("a woman in lingerie, boudoir", "should_refuse"),
+    ("a bikini fit body at the beach", "false_positive"),
+    ("a sensual portrait", "confirmed"),  # borderline: right to guard
+    ("a pin-up poster", "unreviewed"),
 ]
 
 
@@ -50,6 +57,12 @@ def reviewed_db(database_url: str) -> str:
         row = log.record(verdict, prompt, negative, "key:1", "api", "canvas-shapes")
         if mark != "unreviewed":
             log.review(row.id, mark, "alice", None)
+    safeguards = Safeguards("nudity", 0.2)
+    for prompt, mark in GUARDED:
+        verdict = Verdict(True, "classifier", ("sexual",), action="guard", safeguards=safeguards)
+        row = log.record(verdict, prompt, "", "key:1", "api", "canvas-shapes", job_id="j")
+        if mark != "unreviewed":
+            log.review(row.id, mark, "alice", None)
     engine.dispose()
     return database_url
 
@@ -63,9 +76,12 @@ def test_export_writes_what_train_reads(reviewed_db: str, tmp_path: Path, capsys
         "a lynching, crowd cheering": ("1", "violence"),  # the first of its categories
         "glowing jellyfish, highly detailed": ("0", ""),  # allowed; the tab became a space
         "hope": ("0", ""),
+        "a woman in lingerie, boudoir": ("1", "sexual"),  # the safeguards were not enough
+        "a bikini fit body at the beach": ("0", ""),  # should have been allowed outright
+        "a sensual portrait": ("B", "sexual"),
     }
     report = capsys.readouterr().err
-    assert "2 confirmed and 2 false positives" in report
+    assert "3 refused, 1 borderline and 3 allowed" in report
     assert "1 image stage" in report and "1 prompt marked both ways" in report
     assert "1 refused for its negative prompt" in report
 
@@ -94,3 +110,4 @@ def test_train_takes_the_exported_rows(reviewed_db: str, tmp_path: Path) -> None
     fitted = {r.text: (r.label, r.category) for r in prompts if r.source == "extra"}
     assert fitted["a lynching, crowd cheering"] == ("1", "violence")
     assert fitted["hope"] == ("0", "")
+    assert fitted["a sensual portrait"] == ("B", "sexual")
