@@ -2,12 +2,13 @@
 
 Per broker: two worker processes with the embedded model on the CPU, two web servers (one
 in another working directory) on one PostgreSQL database. Jobs are shared and batched; a
-cancel, progress events and images cross processes; a worker killed with -9 loses no job
-for good; a web server killed with -9 loses no queued job.
+cancel, progress events, images and a guarded job's safeguards cross processes; a worker
+killed with -9 loses no job for good; a web server killed with -9 loses no queued job.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import subprocess
 import time
@@ -18,6 +19,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from safety.verdict import Safeguards, Verdict
 from tests.e2e.cluster import Worker, delete_queue, fresh_postgres, metric_value, require_broker
 from tests.e2e.conftest import BIN, ROOT, Server, server_env
 
@@ -170,6 +172,95 @@ def test_progress_from_a_worker_reaches_a_client_of_another_web_server(cluster):
             progress.append(view["progress"])
     assert done is not None and done["status"] == "succeeded"
     assert any(0 < p < 1 for p in progress), progress  # per-step progress, not just the end
+
+
+class GuardingModeration:
+    """A web tier's prompt check that guards every prompt with ``safeguards``.
+
+    A stand-in: under test is the guard verdict's trip through the broker to a real worker,
+    which applies the safeguards with the real model and the real image check.
+    """
+
+    version = "guarding-stand-in"
+
+    def __init__(self, safeguards: Safeguards) -> None:
+        self.safeguards = safeguards
+
+    def load(self, parts: tuple[str, ...] = ()) -> None:
+        pass
+
+    def status(self) -> dict[str, str]:
+        return {"blocklist": "ready", "classifier": "ready"}
+
+    def check_prompt(self, prompt: str, negative_prompt: str = "") -> Verdict:
+        return Verdict(
+            True,
+            "classifier",
+            ("sexual",),
+            reason="borderline",
+            moderator_version=self.version,
+            action="guard",
+            safeguards=self.safeguards,
+        )
+
+    def check_image(self, image, threshold: float | None = None) -> Verdict:
+        raise AssertionError("with Celery a web tier checks no image")
+
+
+@pytest.fixture
+def guarding_web(cluster, tmp_path):
+    """The cluster's web tier in this process, guarding every prompt: submit(body, safeguards)."""
+    from webapp import create_app
+    from webapp.config import test_config
+    from webapp.generation_service import get_generation_service
+    from webapp.loaded_models import LoadedModels
+
+    env = cluster["env"]
+    names = ("QUEUE", "BROKER_URL", "BROKER_QUEUE", "DATABASE_URL")
+    cfg = test_config(str(tmp_path), **{f"SAFECANVAS_{n}": env[f"SAFECANVAS_{n}"] for n in names})
+    moderation = GuardingModeration(Safeguards("", 1.0))
+    app = create_app(cfg, LoadedModels(LoadedModels.from_config(cfg).generator, moderation))
+    service = get_generation_service(app)
+    with cluster["engine"].connect() as conn:  # the cluster's key, so its web servers show them
+        key_id = conn.execute(text("SELECT id FROM api_keys WHERE name = 'scale-user'")).scalar()
+
+    def submit(body: dict, safeguards: Safeguards) -> str:
+        moderation.safeguards = safeguards
+        with app.app_context():
+            return service.submit(dict(body), f"key:{key_id}", "api").id
+
+    yield submit
+    atexit.unregister(service.shutdown)  # it would run after the cluster's database is gone
+
+
+def _png(cluster, web, view: dict) -> bytes:
+    url = web.url(view["images"][0]["url"])
+    return requests.get(url, headers=_auth(cluster), timeout=10).content
+
+
+def test_a_guarded_jobs_safeguards_reach_the_worker_through_the_broker(cluster, guarding_web):
+    web_a, _ = cluster["webs"]
+    body = {"prompt": PROMPT, "steps": 5, "seed": 5}
+    # The safety negative prompt: the worker draws what the request would with it as its own.
+    guarded = guarding_web(body, Safeguards("blurry, dark", 1.0))
+    asked = _submit(cluster, web_a, {**body, "negative_prompt": "blurry, dark"})
+    plain = _submit(cluster, web_a, body)
+    views = [_wait(cluster, web_a, job_id) for job_id in (guarded, asked, plain)]
+    assert [v["status"] for v in views] == ["succeeded"] * 3, views
+    assert [v["moderation"]["action"] for v in views] == ["guard", "allow", "allow"]
+    pngs = [_png(cluster, web_a, view) for view in views]
+    assert pngs[0] == pngs[1] != pngs[2]
+    # The stricter image threshold: the worker's real image check refuses what it passes.
+    strict = _wait(cluster, web_a, guarding_web(body, Safeguards("blurry, dark", 1e-6)))
+    assert strict["status"] == "refused" and strict["images"] == []
+    refused = {"action": "refuse", "stage": "image", "categories": ["sexual"]}
+    assert strict["error"]["moderation"] == refused
+    with cluster["engine"].connect() as conn:
+        log = conn.execute(
+            text("SELECT outcome, stage FROM refusals WHERE job_id = :id ORDER BY id"),
+            {"id": strict["id"]},
+        ).all()
+    assert [tuple(row) for row in log] == [("guarded", "classifier"), ("refused", "image")]
 
 
 def _stopped(cluster) -> float:

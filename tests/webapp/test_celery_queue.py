@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from generation.types import GenerationRequest
+from safety.verdict import Safeguards
 from tests.e2e.cluster import delete_queue, require_broker
 from webapp.config import test_config
 from webapp.jobs import QueueFull, WorkItem
@@ -30,6 +31,19 @@ def test_a_payload_survives_json_and_keeps_its_deadline():
     assert again.request == item.request and abs(again.deadline - item.deadline) < 0.5
     with pytest.raises(TypeError):  # a field this release does not know is refused, not lost
         JobPayload.from_json({**payload.to_json(), "surprise": 1})
+
+
+def test_a_guarded_jobs_safeguards_survive_json():
+    item = _item()
+    item.safeguards = Safeguards("nudity, nsfw", 0.2)
+    payload = JobPayload.from_json(json.loads(json.dumps(item.payload().to_json())))
+    assert payload.safeguards == Safeguards("nudity, nsfw", 0.2)
+    assert WorkItem.from_payload(payload, ("v", 3)).safeguards == item.safeguards
+    allowed = _item().payload().to_json()
+    assert "safeguards" not in allowed  # an older worker still runs the allowed jobs
+    assert JobPayload.from_json(allowed).safeguards is None
+    with pytest.raises(TypeError):  # safeguards this release cannot read fail the job
+        JobPayload.from_json({**payload.to_json(), "safeguards": {"negative": "x"}})
 
 
 @pytest.fixture(params=["redis", "rabbitmq"])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from dataclasses import replace
 
 import pytest
 
 from generation.types import GenerationRequest
+from safety.verdict import Safeguards
 from webapp.db import session_factory
 from webapp.jobs.base import JobPayload
 from webapp.jobs.celery_worker import GenerationWorker
@@ -66,3 +69,16 @@ def test_a_payload_from_another_release_fails_its_job_instead_of_leaving_it_queu
     worker._task()({**payload, "safeguard": "from the future"})
     row = _row(fake_app, payload["job_id"])
     assert (row.status, row.error_code) == ("failed", "worker_mismatch")
+
+
+def test_a_guarded_payload_runs_with_its_safeguards(fake_app, fake_generator, fake_moderation):
+    worker = GenerationWorker(fake_app)
+    worker.batcher.start(worker.runner)
+    try:
+        payload = replace(_queued(fake_app), safeguards=Safeguards("nudity, nsfw", 0.2))
+        worker._task()(json.loads(json.dumps(payload.to_json())))  # as it left the broker
+    finally:
+        worker.batcher.stop()
+    assert _row(fake_app, payload.job_id).status == "succeeded"
+    assert fake_generator.requests[-1].negative_prompt == "nudity, nsfw"
+    assert fake_moderation.thresholds == [0.2]

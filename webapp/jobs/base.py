@@ -30,8 +30,7 @@ class JobPayload:
 
     It crosses the broker in Celery mode; new per-job settings join as fields with defaults,
     so a worker of the same release reads every payload it is sent. ``safeguards``: a guarded
-    prompt's safety negative prompt and stricter image threshold (None when allowed); a worker
-    of an older release refuses the field rather than run the job without them.
+    prompt's safety negative prompt and stricter image threshold (None when allowed).
     """
 
     job_id: str
@@ -43,9 +42,15 @@ class JobPayload:
     safeguards: Safeguards | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON types only."""
+        """Plain JSON types only; no ``safeguards`` key when there are none.
+
+        So a worker of the release before graded verdicts still runs allowed jobs, and fails
+        only guarded ones (it refuses a field it does not know).
+        """
         data = asdict(self)
         data["guard_keys"] = list(self.guard_keys)
+        if self.safeguards is None:
+            del data["safeguards"]
         return data
 
     @classmethod
