@@ -6,6 +6,8 @@ stand-in model records each pipeline call; what is under test is the web side in
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.webapp.api_fakes import GUARD_IMAGE_THRESHOLD, SAFETY_NEGATIVE
@@ -179,10 +181,13 @@ def test_the_studio_shows_a_guarded_result(client):
     response = client.post("/jobs", data=form)  # the no-script path: a redirect to the job
     assert response.status_code == 303
     status_url = response.headers["Location"]
-    for _ in range(200):
+    deadline = time.monotonic() + 10  # bounded by time, not by polls: CI's loop outran the job
+    while time.monotonic() < deadline:
         view = client.get(status_url, headers={"Accept": "application/json"}).get_json()
         if view["status"] == "succeeded":
             break
+        time.sleep(0.05)
+    assert view["status"] == "succeeded", view
     page = client.get(status_url).get_data(as_text=True)
     assert "Generated with safeguards." in page and "<strong>sexual</strong>" in page
     assert '<a class="policy-link" href="/policy#sexual">' in page
