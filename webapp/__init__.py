@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
         cli,
         db,
         errors,
+        feedback,
         generation_service,
         health,
         image_store,
@@ -88,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
     auth.init_app(app)
     limits.init_app(app)
     refusal_log.init_app(app)
+    feedback.init_app(app)
     generation_service.init_app(app)
     browser.init_app(app)
     policy.init_app(app)

@@ -91,6 +91,19 @@ STOPPED = Counter(
     registry=REGISTRY,
 )
 
+FEEDBACK_VOTES = Counter(
+    "safecanvas_feedback_votes_total",
+    "Thumbs up, down or cleared on generated images, by the version that made them.",
+    ["version", "vote"],
+    registry=REGISTRY,
+)
+USER_REPORTS = Counter(
+    "safecanvas_user_reports_total",
+    "Images users reported (into the moderation review queue) by version and category.",
+    ["version", "category"],
+    registry=REGISTRY,
+)
+
 bp = Blueprint("metrics", __name__)
 
 
@@ -137,6 +150,16 @@ def count_error(kind: str) -> None:
 def count_stopped_batch() -> None:
     """Count a batch the pipeline stopped early because nobody wanted its result."""
     STOPPED.inc()
+
+
+def count_feedback_vote(version: str, vote: str) -> None:
+    """Count a vote given on an image of ``version`` (up, down or none)."""
+    FEEDBACK_VOTES.labels(version, vote).inc()
+
+
+def count_user_report(version: str, category: str | None) -> None:
+    """Count a user's report of an image of ``version``."""
+    USER_REPORTS.labels(version, category or "unspecified").inc()
 
 
 def count_job(status: str) -> None:

@@ -14,16 +14,22 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-# What the moderation log holds (Refusal.outcome): a refused request, or one generated with
-# safeguards (a guard verdict) and kept for review.
-OUTCOMES = ("refused", "guarded")
+# What the moderation log holds (Refusal.outcome): a refused request, one generated with
+# safeguards (a guard verdict) and kept for review, or an image a user reported.
+OUTCOMES = ("refused", "guarded", "reported")
+# The stage of a user's report in the moderation log (the others are safety.verdict.STAGES).
+USER_REPORT = "user_report"
+# An image's vote (ImageFeedback.vote): thumbs up, none (cleared) or thumbs down.
+VOTES = {"up": 1, "none": 0, "down": -1}
 # What an admin may mark a log entry (Refusal.review_status). ``should_refuse`` is for guarded
 # entries: the safeguards were not enough. docs/moderation.md says what each mark means as a
 # training label (``python -m safety export-reviews``).
@@ -182,7 +188,25 @@ class Refusal(Base):
     language: Mapped[str] = mapped_column(String(16), default="", server_default="")
     # The job a guarded prompt or a refused image belongs to (none for a refused prompt).
     job_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    # The image a user report is about (none for the other entries).
+    image_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     review_status: Mapped[str] = mapped_column(String(16), default="unreviewed", index=True)
     reviewer: Mapped[str | None] = mapped_column(String(80), nullable=True)
     review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ImageFeedback(Base):
+    """One requester's feedback on one image: a vote (changeable) and at most one report."""
+
+    __tablename__ = "image_feedback"
+    __table_args__ = (UniqueConstraint("image_id", "requester", name="uq_image_feedback_voter"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.id"), index=True)
+    requester: Mapped[str] = mapped_column(String(120), index=True)
+    # 1 thumbs up, -1 thumbs down, 0 no vote (cleared, or a report without a vote).
+    vote: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    # The moderation log entry of this requester's report, when they reported the image.
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("refusals.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

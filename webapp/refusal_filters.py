@@ -10,13 +10,13 @@ from sqlalchemy import Select, String, cast
 
 from safety.verdict import CATEGORIES, STAGES
 from webapp.errors import InvalidRequest
-from webapp.models import OUTCOMES, REVIEW_STATUSES, Refusal, as_utc
+from webapp.models import OUTCOMES, REVIEW_STATUSES, USER_REPORT, Refusal, as_utc
 from webapp.params import clean_text
 
 NAMES = ("outcome", "stage", "category", "since", "until", "requester", "review_status")
 CHOICES = {
     "outcome": OUTCOMES,
-    "stage": STAGES,
+    "stage": (*STAGES, USER_REPORT),
     "category": CATEGORIES,
     "review_status": REVIEW_STATUSES,
 }

@@ -199,6 +199,7 @@ def refusal_dict(row: Refusal) -> dict[str, Any]:
         "moderator_version": row.moderator_version,
         "language": row.language,
         "job_id": row.job_id,
+        "image_id": row.image_id,
         "review_status": row.review_status,
         "reviewer": row.reviewer,
         "review_note": row.review_note,

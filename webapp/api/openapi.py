@@ -7,12 +7,14 @@ from typing import Any
 
 from flask import Blueprint, jsonify, render_template
 
+from safety.verdict import CATEGORIES
 from webapp.api.openai import IGNORED, PASSED
 from webapp.api.schemas import SCHEMAS, ref
+from webapp.feedback import MAX_REASON_CHARS
 from webapp.job_filters import JOB_STATUSES
 from webapp.job_filters import MAX_PER_PAGE as MAX_JOBS_PER_PAGE
 from webapp.loaded_models import get_loaded_models
-from webapp.models import REVIEW_STATUSES
+from webapp.models import REVIEW_STATUSES, VOTES
 from webapp.params import FIELDS, bound
 from webapp.refusal_filters import NAMES as FILTERS
 
@@ -59,7 +61,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         401: "Missing or invalid API key",
         403: "Not allowed",
         404: "Not found",
-        409: "Job already finished",
+        409: "Job already finished, or image already reported",
         429: "Rate limited (Retry-After)",
         503: "Busy or unavailable (Retry-After)",
     }
@@ -109,7 +111,29 @@ def _bodies(limits: Any) -> dict[str, dict[str, Any]]:
         "status": {"type": "string", "enum": list(REVIEW_STATUSES)},
         "note": {"type": "string", "maxLength": 2000},
     }
+    report = {
+        "type": "object",
+        "properties": {
+            "reason": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_REASON_CHARS,
+                "pattern": r"\S",
+            },
+            "category": {"type": "string", "enum": list(CATEGORIES)},
+        },
+        "required": ["reason"],
+        "additionalProperties": False,
+        "description": "Report the image: it lands in the moderation review queue.",
+    }
+    feedback = {
+        "vote": {"type": "string", "enum": list(VOTES), "description": "none clears a vote."},
+        "report": report,
+    }
+    feedback_body = _body(feedback, [])
+    feedback_body["content"][JSON]["schema"]["minProperties"] = 1  # a vote, a report or both
     return {
+        "feedback": feedback_body,
         "sync": _body(sync, ["prompt"]),
         "job": _body(gen, ["prompt"]),
         "openai": _body(oai, ["prompt"]),
@@ -178,6 +202,15 @@ def build_document(limits: Any) -> dict[str, Any]:
         ),
         ("/api/v1/jobs/{job_id}/events", "get", "Job events", sse, (401, 404), None, job_id),
         ("/api/v1/images/{image_id}.png", "get", "An image", png, (401, 404), None, image_id),
+        (
+            "/api/v1/images/{image_id}/feedback",
+            "post",
+            "Vote on an image (thumbs up/down, changeable) and/or report it",
+            _ok("Feedback"),
+            (400, 401, 404, 409),
+            bodies["feedback"],
+            image_id,
+        ),
         (
             "/api/v1/images/signed/{token}.png",
             "get",

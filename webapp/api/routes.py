@@ -7,6 +7,7 @@ from flask import Blueprint, g, jsonify, request, send_file, url_for
 from webapp.api import generate_sync, image_url, json_object, png_base64, response_format
 from webapp.api.signed_images import signed_image_url
 from webapp.auth import require_api_key
+from webapp.feedback import get_feedback_book, parse_feedback
 from webapp.generation_service import get_generation_service
 from webapp.job_filters import MAX_PER_PAGE, JobFilters
 from webapp.job_views import sse_response
@@ -104,3 +105,10 @@ def image_file(image_id: str):
     response.cache_control.public = False
     response.cache_control.private = True
     return response
+
+
+@bp.post("/images/<image_id>/feedback")
+def image_feedback(image_id: str):
+    """Thumbs up/down (changeable) and/or a report, by the key that made the image or an admin."""
+    given = parse_feedback(json_object())
+    return jsonify(get_feedback_book().give(image_id, g.requester, _admin(), given, "api"))

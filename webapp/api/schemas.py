@@ -10,7 +10,7 @@ from typing import Any
 
 from safety.verdict import CATEGORIES, STAGES
 from webapp.job_filters import JOB_STATUSES
-from webapp.models import OUTCOMES, REVIEW_STATUSES
+from webapp.models import OUTCOMES, REVIEW_STATUSES, USER_REPORT, VOTES
 
 STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
@@ -197,7 +197,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "id": INTEGER,
             "created": TIME,
             "outcome": {"type": "string", "enum": list(OUTCOMES)},
-            "stage": {"type": "string", "enum": list(STAGES)},
+            "stage": {"type": "string", "enum": [*STAGES, USER_REPORT]},
             "categories": array(STRING),
             "scores": {"type": "object", "additionalProperties": {"type": "number"}},
             "matched_terms": array(STRING),
@@ -210,10 +210,25 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "moderator_version": {"type": ["string", "null"]},
             "language": STRING,
             "job_id": {"type": ["string", "null"]},
+            "image_id": {
+                "type": ["string", "null"],
+                "description": "The image a user_report entry is about.",
+            },
             "review_status": {"type": "string", "enum": list(REVIEW_STATUSES)},
             "reviewer": {"type": ["string", "null"]},
             "review_note": {"type": ["string", "null"]},
             "reviewed_at": nullable(TIME),
+        }
+    ),
+    # webapp.feedback.feedback_dict: a requester's feedback on one image
+    "Feedback": obj(
+        {
+            "image_id": STRING,
+            "vote": {"type": "string", "enum": list(VOTES)},
+            "reported": {"type": "boolean"},
+            "report_id": NULLABLE_INTEGER
+            | {"description": "Its moderation log entry (stage user_report)."},
+            "model": STRING | {"description": "The model version that made the image."},
         }
     ),
     # webapp.api.admin.list_refusals
