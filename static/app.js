@@ -16,6 +16,7 @@
   const images = document.getElementById("images");
   const generate = document.getElementById("generate");
   const cancelButton = document.getElementById("cancel");
+  const feedbackTemplate = document.getElementById("feedback-template");
   let current = null; // {id, statusUrl, source, timer}
 
   // Seeds may exceed 2^53, which JSON.parse would round: read them as text instead.
@@ -117,11 +118,29 @@
     download.setAttribute("download", "safecanvas-" + img.id + ".png");
     const reuse = el("a", { className: "reuse", textContent: "Reuse these settings",
       href: "/?reuse=" + encodeURIComponent(img.id) });
-    return el("li", { className: "image-card" }, [picture, el("div", { className: "image-caption" }, [
+    const caption = el("div", { className: "image-caption" }, [
       el("div", { className: "image-meta" }, [
         el("span", {}, ["Seed ", el("code", { textContent: String(img.seed) })]),
         el("span", { textContent: width + " × " + height })]),
-      el("div", { className: "image-actions" }, [reuse, download])])]);
+      el("div", { className: "image-actions" }, [reuse, download])]);
+    const feedback = feedbackForm(img.id);
+    if (feedback) caption.append(feedback);
+    const card = el("li", { className: "image-card" }, [picture, caption]);
+    card.dataset.imageId = img.id;
+    return card;
+  }
+
+  // The thumbs and report form of index.html's template, for this image (static/feedback.js).
+  function feedbackForm(imageId) {
+    if (!feedbackTemplate) return null;
+    const form = feedbackTemplate.content.firstElementChild.cloneNode(true);
+    const id = encodeURIComponent(imageId);
+    form.action = form.getAttribute("action").replace("IMAGE_ID", id);
+    form.querySelectorAll("[id], label[for]").forEach((node) => {
+      if (node.id) node.id = node.id.replace("IMAGE_ID", id);
+      if (node.htmlFor) node.htmlFor = node.htmlFor.replace("IMAGE_ID", id);
+    });
+    return form;
   }
 
   function finish(view) {

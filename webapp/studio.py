@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -16,8 +17,12 @@ from flask import (
     url_for,
 )
 
+from safety.verdict import CATEGORIES, CATEGORY_DESCRIPTIONS
+from webapp.admin.routes import safe_next
+from webapp.api import json_object
 from webapp.auth import is_admin_request
 from webapp.errors import ApiError, NotFound, wants_json
+from webapp.feedback import get_feedback_book, parse_feedback
 from webapp.generation_service import get_generation_service
 from webapp.job_views import sse_response
 from webapp.jobs import FINAL_STATES
@@ -89,7 +94,11 @@ def job(job_id: str):
     view = get_generation_service().job_view(job_id, browser_requester(), is_admin_request())
     if wants_json():
         return jsonify(view)
-    cards = [image_card(i["id"], i["seed"], view["params"]) for i in view["images"]]
+    mine = get_feedback_book().mine([i["id"] for i in view["images"]], browser_requester())
+    cards = [
+        image_card(i["id"], i["seed"], view["params"], feedback=mine.get(i["id"]))
+        for i in view["images"]
+    ]
     final = view["status"] in FINAL_STATES
     return render_template("job.html", job=view, images=cards, final=final)
 
@@ -128,6 +137,36 @@ def image(image_id: str):
     return response
 
 
+@bp.post("/images/<image_id>/feedback")
+def feedback(image_id: str):
+    """Thumbs and reports: JSON from the page's script, or its plain form (then back)."""
+    given = parse_feedback(json_object() if request.is_json else _feedback_form())
+    answer = get_feedback_book().give(
+        image_id, browser_requester(), is_admin_request(), given, "form"
+    )
+    if wants_json():
+        return jsonify(answer)
+    flash("Reported for review. Thank you." if given.reason else "Thanks for your vote.", "info")
+    return redirect(safe_next(request.form.get("next"), url_for("studio.history")), code=303)
+
+
+def _feedback_form() -> dict[str, Any]:
+    """The feedback form's fields as the JSON body the API takes."""
+    form = request.form
+    body: dict[str, Any] = {}
+    if form.get("vote"):
+        body["vote"] = form["vote"]
+    if form.get("report"):
+        body["report"] = {"reason": form.get("reason", ""), "category": form.get("category")}
+    return body
+
+
+@bp.app_context_processor
+def report_categories() -> dict[str, Any]:
+    """What a report may name, for the feedback forms of every page."""
+    return {"report_categories": [(c, CATEGORY_DESCRIPTIONS[c]) for c in CATEGORIES]}
+
+
 @bp.get("/history")
 def history():
     """This browser's images, newest first, a page at a time."""
@@ -136,8 +175,11 @@ def history():
     pages = max(1, -(-total // HISTORY_PER_PAGE))
     if page > pages:
         raise NotFound(f"There is no page {page} of your history.")
+    mine = get_feedback_book().mine([i.id for i, _params in rows], browser_requester())
     images = [
-        image_card(i.id, i.seed, params, prompt=i.prompt, created_at=i.created_at)
+        image_card(
+            i.id, i.seed, params, prompt=i.prompt, created_at=i.created_at, feedback=mine.get(i.id)
+        )
         for i, params in rows
     ]
     return render_template("history.html", images=images, page=page, pages=pages, total=total)
