@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Absolute image URLs in API answers (OpenAI clients download them); a deployment sets its own.
+PUBLIC_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),localhost,$(HOST)):$(PORT)
 PYTEST_ARGS ?=
 
 .PHONY: install migrate run worker test lint bench clean
@@ -28,7 +30,8 @@ migrate: install
 	SAFECANVAS_LOAD_MODELS=off $(VENV)/bin/flask --app webapp db upgrade
 
 run: migrate
-	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py 'webapp:create_app()'
+	HOST=$(HOST) PORT=$(PORT) SAFECANVAS_PUBLIC_URL="$${SAFECANVAS_PUBLIC_URL:-$(PUBLIC_URL)}" \
+		$(VENV)/bin/gunicorn -c gunicorn.conf.py 'webapp:create_app()'
 
 # A GPU worker for SAFECANVAS_QUEUE=celery (one per GPU; pin it with SAFECANVAS_DEVICE=cuda:N).
 worker: migrate
