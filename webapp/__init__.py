@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
         cli,
         db,
         errors,
+        experiments,
         feedback,
         generation_service,
         health,
@@ -75,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
     )
     from webapp.admin import routes as admin_pages
     from webapp.api import admin as admin_api
+    from webapp.api import experiments as experiments_api
     from webapp.api import openai as openai_api
     from webapp.api import openapi, signed_images
     from webapp.api import routes as api
@@ -90,12 +92,14 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
     limits.init_app(app)
     refusal_log.init_app(app)
     feedback.init_app(app)
+    experiments.init_app(app)  # before the generation service, which assigns through it
     generation_service.init_app(app)
     browser.init_app(app)
     policy.init_app(app)
     cli.init_app(app)
     # Blueprints: each module holds its views and its `bp`.
-    areas = (health, metrics, api, signed_images, admin_api, openai_api, openapi, studio, policy)
+    areas = (health, metrics, api, signed_images, admin_api, experiments_api, openai_api, openapi)
+    areas += (studio, policy)
     for area in (*areas, admin_pages):
         app.register_blueprint(area.bp)
     return app

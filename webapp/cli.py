@@ -1,4 +1,4 @@
-"""The ``flask --app webapp`` commands: database schema, API keys and admins."""
+"""The ``flask --app webapp`` commands: database schema, API keys, admins, experiments."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import select
 from webapp import migrate
 from webapp.auth import create_api_key, set_password
 from webapp.db import session_factory, session_scope
+from webapp.experiments.cli import experiment_cli
 from webapp.models import ApiKey, User, utcnow
 from webapp.passwords import WeakPassword, check_strength
 
@@ -124,6 +125,7 @@ def worker_command(name: str | None) -> None:
 
 COMMANDS = (
     db_cli,
+    experiment_cli,
     worker_command,
     create_api_key_command,
     revoke_api_key_command,

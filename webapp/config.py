@@ -157,6 +157,11 @@ SETTINGS: dict[str, tuple[str | None, Any]] = {
     "PUBLIC_URL": (None, _public_url),
     "HTTPS": (None, lambda n, v: _bool(n, v) if v.strip() else None),  # blank: from PUBLIC_URL
     "TORCH_THREADS": ("0", lambda n, v: _int(n, v, 0)),
+    # A canary's rollback rule (docs/deploy.md, "Experiments"); each start may override them.
+    "CANARY_MIN_SAMPLE": ("100", lambda n, v: _int(n, v, 1)),
+    "CANARY_ERROR_MARGIN": ("0.05", lambda n, v: _float(n, v, 0.0, 1.0)),
+    "CANARY_REFUSAL_MARGIN": ("0.05", lambda n, v: _float(n, v, 0.0, 1.0)),
+    "CANARY_LATENCY_MARGIN": ("0.5", lambda n, v: _float(n, v, 0.0, 100.0)),
     "LOG_LEVEL": (
         "INFO",
         lambda n, v: _choice(n, v.upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),

@@ -10,6 +10,7 @@ import os
 import threading
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from flask import Flask, current_app
@@ -20,6 +21,7 @@ from safety.errors import ModerationUnavailable
 from safety.verdict import Verdict
 from webapp.db import session_factory
 from webapp.errors import Conflict, InvalidRequest, ModerationDown, ServiceUnavailable
+from webapp.experiments import Assignment, get_experiments
 from webapp.image_store import get_image_store
 from webapp.interfaces import TextToImage
 from webapp.job_views import JobViews
@@ -52,6 +54,7 @@ class GenerationService(JobViews):
         self.models = get_loaded_models(app)
         self.refusals = get_refusal_log(app)
         self.guard = get_refusal_guard(app)
+        self.experiments = get_experiments(app)
         self.timeout_s = app.config["SAFECANVAS_JOB_TIMEOUT_S"]
         self.torch_threads = app.config["SAFECANVAS_TORCH_THREADS"] or os.cpu_count() or 1
         self.identity = process_identity()
@@ -102,15 +105,18 @@ class GenerationService(JobViews):
         self.ensure_started()
         self.guard.check(requester)
         gen = self._ready_generator()
+        req = parse_params(params, gen.limits)
+        # A running experiment picks the version, unless the request names its own.
+        arm = self.experiments.assign(requester) if req.version is None else None
         try:  # the model fills in its defaults, and names the version a request gets
-            req = gen.validate(parse_params(params, gen.limits))
+            req = gen.validate(replace(req, version=arm.version) if arm else req)
         except InvalidGenerationRequest as exc:
             field = {"version": "model", "width": "size", "height": "size"}.get(exc.field)
             raise InvalidRequest(str(exc), param=field or exc.field) from None
         verdict = self._moderate_prompt(req, requester, source)
         if verdict.safeguards is not None:
             self._check_guarded_fits(gen, req, verdict)
-        return self._enqueue(req, requester, source, verdict)
+        return self._enqueue(req, requester, source, verdict, arm)
 
     def _ready_generator(self) -> TextToImage:
         """The generator, or 503 while it loads (or failed to); with Celery, its limits only."""
@@ -148,7 +154,12 @@ class GenerationService(JobViews):
             ) from None
 
     def _enqueue(
-        self, req: GenerationRequest, requester: str, source: str, verdict: Verdict
+        self,
+        req: GenerationRequest,
+        requester: str,
+        source: str,
+        verdict: Verdict,
+        arm: Assignment | None = None,
     ) -> Job:
         """Log a guarded prompt, store the job row, then queue it.
 
@@ -166,6 +177,8 @@ class GenerationService(JobViews):
             progress=0.0,
             params=request_params(req),
             model_version=req.version,
+            experiment_id=arm.experiment_id if arm else None,
+            experiment_arm=arm.version if arm else None,
             worker=self.identity if self.queue.local else None,  # Celery: set by the worker
             moderation=job_moderation(verdict, log_id),
         )

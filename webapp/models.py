@@ -131,6 +131,10 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     model_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
     moderator_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The experiment that chose its version, and the arm (version) it drew; None when no
+    # experiment ran or the request named its ``model`` itself.
+    experiment_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    experiment_arm: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -210,3 +214,49 @@ class ImageFeedback(Base):
     report_id: Mapped[int | None] = mapped_column(ForeignKey("refusals.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Experiment(Base):
+    """A traffic split over model versions (a canary when it guards itself); one runs at a time."""
+
+    __tablename__ = "experiments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16))  # split, canary
+    status: Mapped[str] = mapped_column(String(16), index=True)  # running, promoted, abandoned
+    control: Mapped[str] = mapped_column(String(200))
+    # A canary's rollback rule: min_sample, error_margin, refusal_margin, latency_margin.
+    guard: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    winner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class ExperimentArm(Base):
+    """One version of an experiment and its share of the traffic."""
+
+    __tablename__ = "experiment_arms"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), index=True)
+    version: Mapped[str] = mapped_column(String(200))
+    weight: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="on")  # on, rolled_back
+    # The canary check counts jobs from here on; an admin re-enabling the arm moves it, so
+    # the jobs that got it rolled back do not roll it back again at once.
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_check: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class ExperimentEvent(Base):
+    """What happened to an experiment: started, weights, rollback, promoted, abandoned."""
+
+    __tablename__ = "experiment_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))
+    version: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
