@@ -1,4 +1,4 @@
-"""``python -m generation <command>``: train-base, finetune, evaluate, generate, versions."""
+"""``python -m generation <command>``: train-base, finetune, evaluate, generate, versions, ...."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ COMMANDS = {
     "generate": "generation.generate_cli",
     "versions": "generation.versions_cli",
     "make-example-data": "generation.example_data",
+    "export-feedback": "generation.feedback_export",
 }
 
 
