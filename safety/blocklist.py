@@ -11,13 +11,17 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from safety import rules
 from safety.errors import ModerationUnavailable
 from safety.language import ENGLISH, LanguageDetector, LanguageGuess
 from safety.lexicon import Lexicon, Term, make_term
 from safety.normalize import strip_invisibles
+from safety.rules import load_people, load_rule_words
 from safety.verdict import CATEGORIES, Verdict, order_categories, refusal_reason
 
 DATA_DIR = Path(__file__).with_name("data")
+LIST_FILES = ("blocklist.tsv", "context.tsv", "allowlist.txt")
+RULE_FILES = ("public_figures.tsv", "rule_words.tsv")  # read by safety/rules.py
 MODES = ("", "exact", "substring", "prefix")
 SEVERITIES = ("refuse", "guard")
 CONTEXT_KINDS = ("minor", "suggestive", "clothing")
@@ -114,14 +118,16 @@ class Blocklist:
     def __init__(self, data_dir: str | Path | None = None) -> None:
         self.data_dir = Path(data_dir) if data_dir else DATA_DIR
         self.version = "not loaded"
+        self.rules_version = "not loaded"
         self.detector = LanguageDetector()
         self._lexicon: Lexicon | None = None
         self._languages: dict[str, Lexicon] = {}
 
     def load(self) -> None:
-        """Read and compile blocklist.tsv, context.tsv, allowlist.txt and the language lists."""
-        paths = [self.data_dir / n for n in ("blocklist.tsv", "context.tsv", "allowlist.txt")]
-        for path in paths:
+        """Read and compile the lists, the request rules' words and the language lists."""
+        paths = [self.data_dir / n for n in LIST_FILES]
+        rule_paths = [self.data_dir / n for n in RULE_FILES]
+        for path in [*paths, *rule_paths]:
             if not path.is_file():
                 raise ModerationUnavailable(f"blocklist file missing: {path}")
         allow = [line.strip() for _, line in _allow_lines(paths[2])]
@@ -133,7 +139,8 @@ class Blocklist:
             term = make_term(cols[0], (kind,))
             if term is not None:
                 context.append(term)
-        lexicon = Lexicon([*load_terms(paths[0]), *context], allow)
+        rule_terms = [*load_people(rule_paths[0]), *load_rule_words(rule_paths[1])]
+        lexicon = Lexicon([*load_terms(paths[0]), *context, *rule_terms], allow)
         language_files = sorted((self.data_dir / "languages").glob("*.tsv"))
         kinds = (*CATEGORIES, "minor", "suggestive")
         languages = {f.stem: Lexicon(load_terms(f, kinds), allow) for f in language_files}
@@ -143,6 +150,7 @@ class Blocklist:
         digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
         self._lexicon, self._languages = lexicon, languages
         self.version = f"blocklist-{digest[:8]}"
+        self.rules_version = rules.version(rule_paths)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -163,23 +171,25 @@ class Blocklist:
         for language in detected.routed:
             if language in self._languages:
                 found += self._languages[language].find(text)
+        ruled = rules.judge(found)
+        found = [t for t in found if t.phrase not in ruled.dropped]
         hits = [t for t in found if t.labels[0] in CATEGORIES and t.severity == "refuse"]
         guards = [t for t in found if t.labels[0] in CATEGORIES and t.severity == "guard"]
-        context = {label for t in found for label in t.labels if label not in CATEGORIES}
+        context = {label for t in found for label in t.labels if label in CONTEXT_KINDS}
         minor = "minor" in context or _mentions_young_age(text)
-        categories = {label for t in hits for label in t.labels}
-        borderline = {label for t in guards for label in t.labels} - categories
+        categories = {label for t in hits for label in t.labels} | ruled.refuse
+        borderline = ({label for t in guards for label in t.labels} | ruled.guard) - categories
         suggestive = "suggestive" in context or "sexual" in borderline
         if minor and ("sexual" in categories or suggestive):
             categories.add("sexual/minors")
             borderline.discard("sexual")
         return BlocklistResult(
             categories=order_categories(categories),
-            matched_terms=tuple(sorted(t.phrase for t in hits)),
+            matched_terms=tuple(sorted({t.phrase for t in hits} | set(ruled.refuse_evidence))),
             mentions_minor=minor,
             suggestive=suggestive,
             borderline_categories=order_categories(borderline - categories),
-            borderline_terms=tuple(sorted(t.phrase for t in guards)),
+            borderline_terms=tuple(sorted({t.phrase for t in guards} | set(ruled.guard_evidence))),
             detected=detected,
         )
 

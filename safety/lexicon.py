@@ -170,7 +170,7 @@ class Lexicon:
 
     def find(self, text: str) -> list[Term]:
         """Terms present in ``text`` after normalisation, minus allowlisted spans."""
-        hits: dict[str, Term] = {}
+        hits: dict[Term, Term] = {}  # by term: one phrase may sit in several lists
         found = views(text)
         for tokens in (found.spaced, found.joined):
             matches = self._find_in(tokens)
@@ -178,7 +178,7 @@ class Lexicon:
             for term, start, end in matches:
                 if any(a <= start and end <= b for a, b in spans):
                     continue
-                hits.setdefault(term.phrase, term)
+                hits.setdefault(term, term)
         for term in self._inside_spelled_out(found.spelled_out):
-            hits.setdefault(term.phrase, term)
+            hits.setdefault(term, term)
         return list(hits.values())

@@ -104,7 +104,8 @@ class Moderation:
     @property
     def version(self) -> str:
         """Moderator version recorded with every verdict (operator overrides included)."""
-        parts = [self.blocklist.version, self.classifier.version, self.image.version]
+        parts = [self.blocklist.version, self.blocklist.rules_version, self.classifier.version]
+        parts.append(self.image.version)
         return "+".join([*parts, self.grading.tag] if self.grading.tag else parts)
 
     def refuse_thresholds(self) -> np.ndarray:

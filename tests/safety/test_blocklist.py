@@ -51,7 +51,7 @@ def blocklist() -> Blocklist:
         ("stabbing a man", "violence"),
         ("he was stabbed", "violence"),
         ("a decapitated body in a pool of blood", "violence"),
-        ("a dog, au naturel", "sexual"),  # the policy's settled case, whoever it is
+        ("a woman, au naturel", "sexual"),  # the policy's settled case (of an animal: allowed)
         ("self-harm scars", "self-harm"),
         ("selfharm", "self-harm"),
         ("cooking meth", "illegal"),

@@ -1,0 +1,139 @@
+"""Request rules: combinations of what the blocklist found that the policy judges as a whole.
+
+The blocklist finds words; some requests are only unsafe, or only safe, in combination:
+
+* **a named real person with a sexual cue** ("<actress> in lingerie", "<singer>, very hot") is
+  sexualised depiction of a real person: refused as ``harassment`` (guarded for a milder cue
+  such as a bikini). The person is a name from ``data/public_figures.tsv``; a name alone, or a
+  name in an ordinary scene, changes nothing.
+* **a soft sexual word said of an animal or a thing** ("a sexy sports car", "a fox, au naturel")
+  is not a request for nudity: that word's refusal is dropped when the prompt names an animal
+  or object and no person.
+
+Every lookup is a set or dict lookup over the terms the blocklist's lexicon already found (the
+names and rule words are compiled into the same lexicon), so the rules cost nothing per name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from safety.errors import ModerationUnavailable
+from safety.lexicon import Term, make_term
+
+PERSON = "person"  # label of a public figure's name
+RULE_KINDS = ("person_cue", "soft", "thing", "human")
+PERSON_KINDS = ("actor", "musician", "politician", "athlete", "media")
+# Bumped when the rules' logic changes (the data files are hashed with it into the version).
+REVISION = "1"
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What the rules add to, or take from, the blocklist's own finding."""
+
+    refuse: frozenset[str] = frozenset()
+    guard: frozenset[str] = frozenset()
+    dropped: frozenset[str] = frozenset()  # phrases whose refusal no longer counts
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def refuse_evidence(self) -> tuple[str, ...]:
+        """The evidence, when the rules refuse (for the verdict's matched terms)."""
+        return self.evidence if self.refuse else ()
+
+    @property
+    def guard_evidence(self) -> tuple[str, ...]:
+        """The evidence, when the rules only guard (for the borderline terms)."""
+        return () if self.refuse else self.evidence
+
+
+NOTHING = RuleOutcome()
+
+
+def _lines(path: Path) -> list[tuple[int, list[str]]]:
+    """Tab-separated data rows with their line numbers; raise when unreadable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModerationUnavailable(f"rules file unreadable: {path.name}: {exc}") from exc
+    return [
+        (n, line.split("\t"))
+        for n, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.startswith("#")
+    ]
+
+
+def load_people(path: Path) -> list[Term]:
+    """Names of ``name<TAB>kind`` rows as person terms (whole names, no inflection)."""
+    terms = []
+    for number, cols in _lines(path):
+        if len(cols) < 2 or cols[1].strip() not in PERSON_KINDS or not cols[0].strip():
+            raise ModerationUnavailable(f"rules file corrupt: {path.name} line {number}")
+        term = make_term(cols[0], (PERSON,), "exact")
+        if term is not None:
+            terms.append(term)
+    return terms
+
+
+def load_rule_words(path: Path) -> list[Term]:
+    """``term<TAB>kind<TAB>severity`` rows (see data/rule_words.tsv) as terms."""
+    terms = []
+    for number, cols in _lines(path):
+        kind = cols[1].strip() if len(cols) > 1 else ""
+        severity = (cols[2].strip() if len(cols) > 2 else "") or "refuse"
+        if kind not in RULE_KINDS or severity not in ("refuse", "guard"):
+            raise ModerationUnavailable(f"rules file corrupt: {path.name} line {number}")
+        term = make_term(cols[0], (kind,), "", severity)
+        if term is not None:
+            terms.append(term)
+    return terms
+
+
+def version(paths: Iterable[Path]) -> str:
+    """``rules-<hash6>`` of the logic's revision and the rules' data files."""
+    digest = hashlib.sha256(REVISION.encode())
+    for path in paths:
+        digest.update(path.read_bytes())
+    return f"rules-{digest.hexdigest()[:6]}"
+
+
+def judge(found: Sequence[Term]) -> RuleOutcome:
+    """Apply the rules to the terms the lexicons found in one prompt."""
+    labels = {label for term in found for label in term.labels}
+    if PERSON not in labels and "soft" not in labels:
+        return NOTHING
+    people = sorted({t.phrase for t in found if PERSON in t.labels})
+    if people:
+        return _person_with_cue(found, people)
+    return _soft_words_of_things(found, labels)
+
+
+def _person_with_cue(found: Sequence[Term], people: list[str]) -> RuleOutcome:
+    """A named person with a sexual cue: harassment, refused or guarded by the cue."""
+    refuse_cues = sorted(
+        {
+            t.phrase
+            for t in found
+            if t.severity == "refuse" and ("person_cue" in t.labels or "sexual" in t.labels)
+        }
+    )
+    guard_cues = sorted({t.phrase for t in found if "person_cue" in t.labels} - set(refuse_cues))
+    cues = refuse_cues or guard_cues
+    if not cues:
+        return NOTHING
+    evidence = (f"person: {people[0]} + {cues[0]}",)
+    if refuse_cues:
+        return RuleOutcome(refuse=frozenset({"harassment"}), evidence=evidence)
+    return RuleOutcome(guard=frozenset({"harassment"}), evidence=evidence)
+
+
+def _soft_words_of_things(found: Sequence[Term], labels: set[str]) -> RuleOutcome:
+    """Drop the refusal of soft words ("sexy") when they describe an animal or object only."""
+    if "thing" not in labels or "human" in labels:
+        return NOTHING
+    soft = {t.phrase for t in found if "soft" in t.labels}
+    return RuleOutcome(dropped=frozenset(soft))
