@@ -22,15 +22,23 @@ def evaluation_tables(evaluation: dict, folder: Path | None = None) -> str:
     for suite, record in sorted(evaluation.items()):
         if not isinstance(record, dict) or "summary" not in record:
             continue
+        per_caption = (
+            f"{record['seeds']} images per caption, seeds {record['seed']}-"
+            f"{record['seed'] + record['seeds'] - 1}"
+            if record.get("seeds")
+            else f"seeds from {record['seed']}; one image per caption"
+        )
         parts.append(
             f"**Suite `{suite}`** ({record['steps']} DDPM steps, guidance "
-            f"{record['guidance_scale']}, seeds from {record['seed']}; one image per caption)\n"
+            f"{record['guidance_scale']}, {per_caption})\n"
         )
         parts.append("| group | images | " + " | ".join(_ATTRS) + " |")
         parts.append("|" + "---|" * (len(_ATTRS) + 2))
         for group, s in record["summary"].items():
             cells = ["-" if s.get(a) is None else f"{100 * s[a]:.0f}%" for a in _ATTRS]
             parts.append(f"| {group} | {s['images']} | " + " | ".join(cells) + " |")
+        if record.get("pairs"):
+            parts.append(pairs_section(record["pairs"]))
         if folder is not None and (folder / "evaluation" / f"{suite}.png").is_file():
             parts.append(
                 f"\nImages: `evaluation/{suite}.png`; "
@@ -38,6 +46,22 @@ def evaluation_tables(evaluation: dict, folder: Path | None = None) -> str:
             )
         parts.append("")
     return "\n".join(parts) + "\n"
+
+
+def pairs_section(pairs: list[dict]) -> str:
+    """The per-pair table of the pairs suite, with a one-line verdict."""
+    from .evaluate import format_pairs
+
+    wrong = [f"{p['foreground']} on {p['background']}" for p in pairs if not p["right"]]
+    verdict = f"{len(pairs) - len(wrong)}/{len(pairs)} colour pairs right" + (
+        f"; wrong: {', '.join(wrong)}." if wrong else "."
+    )
+    return (
+        "\nPer colour pair (every count; the shape rotates with the count). A pair is right when "
+        "the analyser finds the caption's foreground and background colour in every image.\n\n"
+        + format_pairs(pairs)
+        + f"\n\n{verdict}"
+    )
 
 
 def benchmark_section(bench: dict | None) -> str:
@@ -68,9 +92,28 @@ def base_card(version: Version) -> str:
     curve = "\n".join(f"| {s} | {loss:.4f} |" for s, loss in losses[:: max(1, len(losses) // 12)])
     held = ", ".join(f"{c} {s} on {b}" for c, s, b in HELD_OUT)
     notes = "".join(f"- {n}\n" for n in version.details.get("notes", []))
+    init = training.get("init_from")
+    if init:
+        origin = "trained on CPU by the project (from scratch, then continued)."
+        command = (
+            f"- Continued from `{init.get('version')}` (`{init.get('content_hash')}`: "
+            f"{init.get('steps')} steps, {init.get('train_minutes')} min) with:\n"
+            f"  `{training.get('command', '?')}`"
+        )
+        more = "further "
+    else:
+        origin = "trained from scratch on CPU by the project."
+        command = f"- Command: `{training.get('command', '?')}`"
+        more = ""
+    focus = (
+        f"\n- Oversampled colour pairs (foreground:background): `{args['focus']}`, weight "
+        f"{args.get('focus_weight')}."
+        if args.get("focus")
+        else ""
+    )
     return f"""# canvas-shapes (base)
 
-SafeCanvas's embedded default text-to-image model, trained from scratch on CPU by the project.
+SafeCanvas's embedded default text-to-image model, {origin}
 32x32 RGB pixel-space diffusion; shown upscaled. Content hash `{version.content_hash}`.
 
 ## Model
@@ -83,8 +126,8 @@ SafeCanvas's embedded default text-to-image model, trained from scratch on CPU b
   classifier-free guidance 3.
 
 ## Training
-- Command: `{training.get("command", "?")}`
-- Seed {args.get("seed")}, {training.get("step")} steps at batch {args.get("batch_size")},
+{command}
+- Seed {args.get("seed")}, {training.get("step")} {more}steps at batch {args.get("batch_size")},
   {training.get("train_seconds", 0) / 60:.0f} min wall time on a shared 2-core CPU
   (budget: {args.get("steps")} steps or {args.get("minutes")} min, whichever first).
 - v-prediction, min-SNR weighting (gamma {args.get("snr_gamma")}), cosine (squaredcos_cap_v2)
@@ -93,7 +136,7 @@ SafeCanvas's embedded default text-to-image model, trained from scratch on CPU b
 - Data: {args.get("pool_size")} images drawn once (128 px, box-downsampled to 32): colours
   {", ".join(COLOURS)}; backgrounds {", ".join(BACKGROUNDS)}; shapes {", ".join(SHAPES)};
   counts 1-3 in near-fixed layouts; single shapes also on the left/right/top/bottom.
-- Held out of training (all counts and positions): {held}.
+- Held out of training (all counts and positions): {held}.{focus}
 
 | step | loss (mean of 50) |
 |---|---|

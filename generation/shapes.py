@@ -27,7 +27,9 @@ PALETTE: dict[str, tuple[int, int, int]] = {
     "purple": (140, 40, 190),
 }
 COLOURS = ("red", "green", "blue", "yellow", "white", "black")
-BACKGROUNDS = ("white", "black", "gray", "blue", "yellow")
+# Every foreground colour is also a background (plus gray): a colour the model never saw as a
+# background made it swap the two ("white circles on a red background" came out inverted).
+BACKGROUNDS = ("white", "black", "gray", "blue", "yellow", "red", "green")
 SHAPES = ("circle", "square", "triangle")
 COUNTS = (1, 2, 3)
 POSITIONS = ("left", "right", "top", "bottom")
@@ -171,10 +173,22 @@ def sample_scene(scenes: list[Scene], rng: np.random.Generator) -> Scene:
     return pool[int(rng.integers(len(pool)))]
 
 
+def colour_pairs(colours: tuple[str, ...] = COLOURS) -> list[tuple[str, str]]:
+    """Every (foreground, background) colour pair of the vocabulary, foreground first."""
+    return [(fg, bg) for fg in colours for bg in BACKGROUNDS if fg != bg]
+
+
 def draw_pool(
-    scenes: list[Scene], size: int, seed: int
+    scenes: list[Scene],
+    size: int,
+    seed: int,
+    focus: dict[tuple[str, str], float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Draw ``size`` images once: (uint8 images NHWC, caption index per image, captions)."""
+    """Draw ``size`` images once: (uint8 images NHWC, caption index per image, captions).
+
+    ``focus`` maps (foreground, background) pairs to a sampling weight (default 1), so that
+    pairs the model gets wrong are drawn more often.
+    """
     captions = sorted({s.caption for s in scenes})
     index = {c: i for i, c in enumerate(captions)}
     by_kind = {
@@ -185,12 +199,23 @@ def draw_pool(
         ]
         for k in range(4)
     }
+    weights = {k: _weights(pool, focus) if focus and pool else None for k, pool in by_kind.items()}
     rng = np.random.default_rng(seed)
     images = np.empty((size, RESOLUTION, RESOLUTION, 3), dtype=np.uint8)
     labels = np.empty(size, dtype=np.int64)
     for i in range(size):
-        pool = by_kind[int(rng.integers(4))] or scenes
-        scene = pool[int(rng.integers(len(pool)))]
+        kind = int(rng.integers(4))
+        pool = by_kind[kind] or scenes
+        if weights.get(kind) is not None:
+            scene = pool[int(rng.choice(len(pool), p=weights[kind]))]
+        else:
+            scene = pool[int(rng.integers(len(pool)))]
         images[i] = np.asarray(draw_scene(scene, rng))
         labels[i] = index[scene.caption]
     return images, labels, captions
+
+
+def _weights(scenes: list[Scene], focus: dict[tuple[str, str], float]) -> np.ndarray:
+    """Sampling probabilities of scenes, from per-(foreground, background) weights."""
+    raw = np.array([focus.get((s.colour, s.background), 1.0) for s in scenes], dtype=np.float64)
+    return raw / raw.sum()

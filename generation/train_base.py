@@ -40,7 +40,66 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--work-dir", default=DEFAULT_WORK_DIR)
     p.add_argument("--export-dir", default=DEFAULT_EXPORT_DIR)
     p.add_argument("--export-only", action="store_true", help="export the last checkpoint's EMA")
-    return p.parse_args(argv)
+    p.add_argument(
+        "--init-from",
+        default=None,
+        help="start from this version folder's UNet (e.g. the shipped base) instead of scratch",
+    )
+    p.add_argument(
+        "--focus",
+        default="",
+        help="oversample colour pairs, e.g. 'white:red,*:green' (foreground:background, * any)",
+    )
+    p.add_argument("--focus-weight", type=float, default=3.0, help="sampling weight of --focus")
+    args = p.parse_args(argv)
+    try:
+        args.focus_pairs = parse_focus(args.focus)
+    except ValueError as exc:
+        p.error(str(exc))
+    return args
+
+
+def parse_focus(text: str) -> list[tuple[str, str]]:
+    """'white:red,*:green' -> [('white', 'red'), ('*', 'green')]; names checked."""
+    from .shapes import BACKGROUNDS, COLOURS
+
+    pairs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        fg, sep, bg = item.partition(":")
+        if not sep or fg not in COLOURS + ("*",) or bg not in BACKGROUNDS + ("*",):
+            raise ValueError(f"--focus: {item!r} is not foreground:background from the vocabulary")
+        pairs.append((fg, bg))
+    return pairs
+
+
+def focus_weights(pairs: list[tuple[str, str]], weight: float) -> dict[tuple[str, str], float]:
+    """Sampling weight per (foreground, background) pair matched by the --focus patterns."""
+    from .shapes import colour_pairs
+
+    return {
+        (fg, bg): weight
+        for fg, bg in colour_pairs()
+        if any(f in ("*", fg) and b in ("*", bg) for f, b in pairs)
+    }
+
+
+def _init_weights(unet, ema, folder: Path) -> dict:
+    """Load a version folder's UNet into the model and the EMA; returns its record."""
+    import torch
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(folder / "unet" / "diffusion_pytorch_model.safetensors"))
+    unet.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
+    with torch.no_grad():
+        for e, p in zip(ema, unet.parameters(), strict=True):
+            e.copy_(p.detach())
+    meta = json.loads((folder / "version.json").read_text())
+    return {
+        "version": meta.get("name"),
+        "content_hash": meta.get("content_hash"),
+        "steps": meta.get("steps"),
+        "train_minutes": meta.get("train_minutes"),
+    }
 
 
 def progress_of(state: dict, args: argparse.Namespace) -> float:
@@ -124,6 +183,7 @@ def export(unet, ema, export_dir: Path, state: dict) -> None:
         parent=None,
         steps=state["step"],
         train_minutes=round(state["train_seconds"] / 60, 1),
+        **({"init_from": state["init_from"]} if state.get("init_from") else {}),
     )
 
 
@@ -148,11 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     unet = build_unet().train()
     ema = [p.detach().clone() for p in unet.parameters()]
     optimizer = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.01)
-    state = _load_checkpoint(work, unet, ema, optimizer) or {
-        "step": 0,
-        "train_seconds": 0.0,
-        "losses": [],
-    }
+    state = _load_checkpoint(work, unet, ema, optimizer)
+    if state is None:
+        state = {"step": 0, "train_seconds": 0.0, "losses": []}
+        if args.init_from:  # a fresh continuation: weights and EMA start from the version
+            state["init_from"] = _init_weights(unet, ema, Path(args.init_from))
     if args.export_only:  # keeps the recorded command and arguments of the training run
         export(unet, ema, Path(args.export_dir), state)
         print(f"exported step {state['step']} to {args.export_dir}")
@@ -162,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         config={
             "unet": {k: list(v) if isinstance(v, tuple) else v for k, v in UNET_CONFIG.items()}
         },
-        args={k: v for k, v in vars(args).items() if k != "export_only"},
+        args={k: v for k, v in vars(args).items() if k not in ("export_only", "focus_pairs")},
         command=shlex.join(
             ["python", "-m", "generation", "train-base"]
             + list(argv if argv is not None else sys.argv[2:])
@@ -171,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # 2. Data: images drawn once, caption token states computed once.
     t0 = time.time()
-    images, labels, captions = draw_pool(training_scenes(), args.pool_size, args.seed)
+    focus = focus_weights(args.focus_pairs, args.focus_weight)
+    images, labels, captions = draw_pool(training_scenes(), args.pool_size, args.seed, focus)
     encoder = shared_text_encoder()
     states = torch.cat(
         [
