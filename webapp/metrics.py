@@ -90,6 +90,12 @@ STOPPED = Counter(
     "Pipeline batches stopped before their last step: every job in them was cancelled.",
     registry=REGISTRY,
 )
+CANARY_ROLLBACKS = Counter(
+    "safecanvas_canary_rollbacks_total",
+    "Canary versions the automatic check took off traffic (docs/deploy.md, Experiments).",
+    ["version"],
+    registry=REGISTRY,
+)
 
 FEEDBACK_VOTES = Counter(
     "safecanvas_feedback_votes_total",
@@ -160,6 +166,11 @@ def count_feedback_vote(version: str, vote: str) -> None:
 def count_user_report(version: str, category: str | None) -> None:
     """Count a user's report of an image of ``version``."""
     USER_REPORTS.labels(version, category or "unspecified").inc()
+
+
+def count_canary_rollback(version: str) -> None:
+    """Count an automatic canary rollback of ``version``."""
+    CANARY_ROLLBACKS.labels(version).inc()
 
 
 def count_job(status: str) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import sessionmaker
 
 from webapp.db import session_scope
+from webapp.experiments.canary import check_jobs
 from webapp.jobs.base import FINAL_STATES
 from webapp.jobs.recovery import INTERRUPTED, is_orphaned
 from webapp.metrics import count_job
@@ -112,7 +113,10 @@ class JobStore:
     ) -> bool:
         """Give an unfinished job its final state; False when it already had one."""
         values = {"error_code": code, "error_message": message, **kw}
-        return self._finish_where(status, values, Job.id == job_id) == 1
+        done = self._finish_where(status, values, Job.id == job_id) == 1
+        if done:
+            self._ended(job_id)
+        return done
 
     def succeed(self, job_id: str, version: str, moderator: str, images: list[Image]) -> bool:
         """End a running job 'succeeded' and add its image rows, in one transaction."""
@@ -126,7 +130,20 @@ class JobStore:
             )
             if done == 1:
                 session.add_all(images)
+        if done == 1:
+            self._ended(job_id)
         return done == 1
+
+    def _ended(self, job_id: str) -> None:
+        """A job reached its final state: if it belongs to a canary, check the canary now.
+
+        On completion rather than on a timer, in whichever process ended the job (web or GPU
+        worker); a failing check is logged and never fails the job.
+        """
+        try:
+            check_jobs(self.factory, [job_id])
+        except Exception:
+            log.exception("the canary check after job %s failed", job_id)
 
     def fail_unfinished(self, worker: str, code: str, message: str) -> int:
         """Fail every unfinished job a process holds (it is shutting down)."""

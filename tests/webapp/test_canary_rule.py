@@ -1,0 +1,87 @@
+"""The canary rule on figures: each margin, the boundary, and which failures count."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from webapp.db import session_factory, session_scope
+from webapp.experiments.canary import ArmFigures, arm_figures, worse_by
+from webapp.models import Job, utcnow
+
+GUARD = {"min_sample": 10, "error_margin": 0.05, "refusal_margin": 0.05, "latency_margin": 0.5}
+CONTROL = ArmFigures("base", jobs=100, errors=2, refusals=1, p95_s=2.0)
+
+
+@pytest.mark.parametrize(
+    ("canary", "reason"),
+    [
+        (ArmFigures("new", 100, errors=8, refusals=1, p95_s=2.0), "error rate 8.0% vs 2.0%"),
+        (ArmFigures("new", 100, errors=2, refusals=7, p95_s=2.0), "image-check refusal rate"),
+        (ArmFigures("new", 100, errors=2, refusals=1, p95_s=3.2), "p95 latency 3.20 s vs 2.00 s"),
+    ],
+)
+def test_each_margin_rolls_back_on_its_own(canary, reason):
+    reasons = worse_by(canary, CONTROL, GUARD)
+    assert len(reasons) == 1 and reason in reasons[0]
+
+
+@pytest.mark.parametrize(
+    "canary",
+    [
+        ArmFigures("new", 100, errors=7, refusals=6, p95_s=3.0),  # exactly at every margin
+        ArmFigures("new", 100, errors=0, refusals=0, p95_s=0.5),  # better
+        ArmFigures("new", 100, errors=2, refusals=1, p95_s=None),  # no succeeded job to time
+    ],
+)
+def test_at_or_within_the_margins_it_stays(canary):
+    assert worse_by(canary, CONTROL, GUARD) == []
+
+
+def test_the_figures_count_what_the_version_can_cause(fake_app):
+    since = utcnow() - timedelta(minutes=1)
+    start = utcnow()
+    rows = [
+        ("succeeded", None, 1.0),
+        ("succeeded", None, 3.0),
+        ("failed", "generation_failed", None),
+        ("failed", "timeout", None),
+        ("refused", "content_policy_violation", None),
+        ("failed", "queue_full", None),  # not the version's doing
+        ("failed", "interrupted", None),
+        ("cancelled", "cancelled", None),
+    ]
+    with session_scope(session_factory(fake_app)) as session:
+        for n, (status, code, seconds) in enumerate(rows):
+            session.add(
+                Job(
+                    id=f"job-{n}",
+                    requester="key:1",
+                    source="api",
+                    status=status,
+                    params={},
+                    error_code=code,
+                    experiment_id=1,
+                    experiment_arm="new",
+                    started_at=start,
+                    finished_at=start + timedelta(seconds=seconds or 0.1),
+                )
+            )
+        session.add(  # before the arm's window: not counted
+            Job(
+                id="old",
+                requester="key:1",
+                source="api",
+                status="failed",
+                params={},
+                error_code="generation_failed",
+                experiment_id=1,
+                experiment_arm="new",
+                created_at=since - timedelta(minutes=5),
+            )
+        )
+    with session_scope(session_factory(fake_app)) as session:
+        figures = arm_figures(session, 1, "new", since)
+    assert (figures.jobs, figures.errors, figures.refusals) == (5, 2, 1)
+    assert figures.p95_s == pytest.approx(3.0)
