@@ -38,15 +38,15 @@ REQUEST_LATENCY = Histogram(
 )
 GENERATION_LATENCY = Histogram(
     "safecanvas_generation_seconds",
-    "Wall time of one generation batch.",
-    ["model"],
+    "Wall time of one generation batch, by model version.",
+    ["version"],
     buckets=_SLOW,
     registry=REGISTRY,
 )
 STEP_LATENCY = Histogram(
     "safecanvas_generation_step_seconds",
-    "Mean time of one denoising step in a batch.",
-    ["model"],
+    "Mean time of one denoising step in a batch, by model version.",
+    ["version"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5),
     registry=REGISTRY,
 )
@@ -64,14 +64,14 @@ QUEUE_DEPTH = Gauge(
 )
 REFUSALS = Counter(
     "safecanvas_refusals_total",
-    "Refused prompts and images by stage and category.",
-    ["stage", "category"],
+    "Refused prompts and images by stage, category and the model version asked for.",
+    ["stage", "category", "version"],
     registry=REGISTRY,
 )
 GUARDED = Counter(
     "safecanvas_guarded_total",
-    "Prompts generated with safeguards (guard verdicts) by stage and category.",
-    ["stage", "category"],
+    "Prompts generated with safeguards (guard verdicts) by stage, category and model version.",
+    ["stage", "category", "version"],
     registry=REGISTRY,
 )
 MODERATION_LATENCY = Histogram(
@@ -84,7 +84,12 @@ MODERATION_LATENCY = Histogram(
 ERRORS = Counter(
     "safecanvas_errors_total", "Server-side failures by kind.", ["kind"], registry=REGISTRY
 )
-JOBS = Counter("safecanvas_jobs_total", "Jobs by final status.", ["status"], registry=REGISTRY)
+JOBS = Counter(
+    "safecanvas_jobs_total",
+    "Jobs by final status and model version.",
+    ["status", "version"],
+    registry=REGISTRY,
+)
 STOPPED = Counter(
     "safecanvas_batches_stopped_total",
     "Pipeline batches stopped before their last step: every job in them was cancelled.",
@@ -110,6 +115,9 @@ USER_REPORTS = Counter(
     registry=REGISTRY,
 )
 
+# Where a version label has no version: the model was not known (old rows, failed validation).
+NO_VERSION = "unknown"
+
 bp = Blueprint("metrics", __name__)
 
 
@@ -118,24 +126,28 @@ def observe_request(endpoint: str | None, method: str, status: int, seconds: flo
     REQUEST_LATENCY.labels(endpoint or "unmatched", method, str(status)).observe(seconds)
 
 
-def observe_generation(model: str, seconds: float, steps: int, batch: int) -> None:
+def observe_generation(version: str, seconds: float, steps: int, batch: int) -> None:
     """Record one pipeline batch: total time, per-step time and how many requests it held."""
-    GENERATION_LATENCY.labels(model).observe(seconds)
+    GENERATION_LATENCY.labels(version).observe(seconds)
     if steps:
-        STEP_LATENCY.labels(model).observe(seconds / steps)
+        STEP_LATENCY.labels(version).observe(seconds / steps)
     BATCH_SIZE.observe(batch)
 
 
-def observe_refusal(stage: str, categories: tuple[str, ...] | list[str]) -> None:
-    """Count a refusal once per category it named."""
+def observe_refusal(
+    stage: str, categories: tuple[str, ...] | list[str], version: str | None = None
+) -> None:
+    """Count a refusal of a request for ``version`` once per category it named."""
     for category in categories or ("unspecified",):
-        REFUSALS.labels(stage, category).inc()
+        REFUSALS.labels(stage, category, version or NO_VERSION).inc()
 
 
-def observe_guarded(stage: str, categories: tuple[str, ...] | list[str]) -> None:
-    """Count a guarded prompt once per category it named."""
+def observe_guarded(
+    stage: str, categories: tuple[str, ...] | list[str], version: str | None = None
+) -> None:
+    """Count a guarded prompt for ``version`` once per category it named."""
     for category in categories or ("unspecified",):
-        GUARDED.labels(stage, category).inc()
+        GUARDED.labels(stage, category, version or NO_VERSION).inc()
 
 
 def observe_moderation(kind: str, seconds: float) -> None:
@@ -173,9 +185,9 @@ def count_canary_rollback(version: str) -> None:
     CANARY_ROLLBACKS.labels(version).inc()
 
 
-def count_job(status: str) -> None:
-    """Count a job reaching a final status."""
-    JOBS.labels(status).inc()
+def count_job(status: str, version: str | None = None) -> None:
+    """Count a job of ``version`` reaching a final status."""
+    JOBS.labels(status, version or NO_VERSION).inc()
 
 
 @bp.get("/metrics")

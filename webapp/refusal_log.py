@@ -127,7 +127,8 @@ class RefusalLog:
         )
         with session_scope(self.factory) as session:
             session.add(row)
-        (observe_guarded if guarded else observe_refusal)(row.stage, row.categories)
+        observe = observe_guarded if guarded else observe_refusal
+        observe(row.stage, row.categories, row.model_version)
         return row
 
     def query(

@@ -59,9 +59,9 @@ def test_query_filters_newest_first(log):
     assert total == 4 and [r.prompt for r in page2] == ["p4"]
 
 
-def refusals_counted(stage: str, category: str) -> float:
-    """The refusal counter of the metrics, for one stage and category."""
-    labels = {"stage": stage, "category": category}
+def refusals_counted(stage: str, category: str, version: str = "v2") -> float:
+    """The refusal counter of the metrics, for one stage, category and model version."""
+    labels = {"stage": stage, "category": category, "version": version}
     return REGISTRY.get_sample_value("safecanvas_refusals_total", labels) or 0.0
 
 

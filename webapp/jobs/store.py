@@ -180,11 +180,15 @@ class JobStore:
     def _finish_in(session, status: str, values: dict[str, Any], *where) -> int:
         """The only statement that writes a final state: never over another final state."""
         assert status in FINAL_STATES, status
-        changed = session.execute(
+        # RETURNING (SQLite 3.35+, PostgreSQL): the versions of exactly the rows this changed.
+        versions = session.execute(
             update(Job)
             .where(*where, Job.status.in_(UNFINISHED))
             .values(status=status, finished_at=utcnow(), **values)
-        ).rowcount
-        for _ in range(changed):
-            count_job(status)
+            .returning(Job.model_version)
+        ).scalars()
+        changed = 0
+        for version in versions:
+            count_job(status, version)
+            changed += 1
         return changed
