@@ -110,7 +110,7 @@ def exposed(tmp_path_factory) -> dict[str, dict[str, set[str]]]:
         moderation.down = True
         client.post("/api/v1/images", json={"prompt": "a square"}, headers=auth)  # 503
         moderation.down = False
-        # Counted by webapp.experiments' canary check when it rolls a canary back.
+        # webapp.experiments.canary counts a rollback through this (tests/webapp/test_canary.py).
         count_canary_rollback("canary-version")
         client.get("/api/v1/jobs/00000000-0000-0000-0000-000000000000/events", headers=auth)
         text = client.get("/metrics").get_data(as_text=True)
