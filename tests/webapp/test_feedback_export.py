@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 
 import pytest
@@ -22,6 +23,11 @@ def make_image(client, key: str, prompt: str) -> str:
 @pytest.fixture
 def voted(client, api_key, admin_key) -> dict[str, str]:
     """Images with every kind of feedback, by prompt; returns prompt -> image id."""
+    return give_every_kind_of_feedback(client, api_key, admin_key)
+
+
+def give_every_kind_of_feedback(client, api_key: str, admin_key: str) -> dict[str, str]:
+    """Make an image per kind of feedback and give it; returns prompt -> image id."""
 
     def give(image: str, key: str, **body) -> None:
         path = f"/api/v1/images/{image}/feedback"
@@ -48,9 +54,9 @@ def voted(client, api_key, admin_key) -> dict[str, str]:
     return ids
 
 
-def export(fake_app, out, *extra: str) -> int:
+def export(app, out, *extra: str) -> int:
     """Run the command as `python -m generation export-feedback` runs it."""
-    cfg = fake_app.config
+    cfg = app.config
     args = ["export-feedback", "--database-url", cfg["SAFECANVAS_DATABASE_URL"]]
     args += ["--image-dir", cfg["SAFECANVAS_IMAGE_DIR"], "--out", str(out), *extra]
     return generation_cli(args)
@@ -117,3 +123,31 @@ def test_export_then_finetune_on_the_embedded_model(fake_app, voted, tmp_path, c
     assert version.details["dataset_images"] == 2
     assert version.details["dataset"] == str(data)
     assert (models / "from-feedback" / "pytorch_lora_weights.safetensors").is_file()
+
+
+def test_postgresql_and_sqlite_export_alike(database_url, tmp_path, monkeypatch, capsys):
+    from tests.webapp.api_fakes import FakeGenerator, FakeModeration
+    from webapp import create_app
+    from webapp.auth import create_api_key
+    from webapp.config import test_config
+    from webapp.db import session_factory, session_scope
+    from webapp.generation_service import get_generation_service
+    from webapp.loaded_models import LoadedModels
+    from webapp.migrate import upgrade
+
+    upgrade(database_url)
+    monkeypatch.setenv("SAFECANVAS_INSTANCE_PATH", str(tmp_path))
+    cfg = test_config(str(tmp_path), SAFECANVAS_DATABASE_URL=database_url)
+    models = LoadedModels(FakeGenerator(tmp_path / "models"), FakeModeration())
+    app = create_app(cfg, models)
+    with app.app_context(), session_scope(session_factory(app)) as session:
+        user, admin = create_api_key(session, "u")[1], create_api_key(session, "a", True)[1]
+    service = get_generation_service(app)
+    try:
+        give_every_kind_of_feedback(app.test_client(), user, admin)
+    finally:
+        service.queue.stop(0)
+        atexit.unregister(service.shutdown)  # it would run after the test database is gone
+    assert export(app, tmp_path / "out") == 0
+    rows = (tmp_path / "out" / "metadata.jsonl").read_text().splitlines()
+    assert {json.loads(row)["text"] for row in rows} == set(LIKED)
