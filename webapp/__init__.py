@@ -74,6 +74,7 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
         schema,
         studio,
     )
+    from webapp.admin import experiments as experiment_pages
     from webapp.admin import routes as admin_pages
     from webapp.api import admin as admin_api
     from webapp.api import experiments as experiments_api
@@ -100,6 +101,6 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
     # Blueprints: each module holds its views and its `bp`.
     areas = (health, metrics, api, signed_images, admin_api, experiments_api, openai_api, openapi)
     areas += (studio, policy)
-    for area in (*areas, admin_pages):
+    for area in (*areas, admin_pages, experiment_pages):
         app.register_blueprint(area.bp)
     return app

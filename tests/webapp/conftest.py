@@ -83,3 +83,16 @@ def api_key(make_key) -> str:
 def admin_key(make_key) -> str:
     """An admin API key."""
     return make_key("ops", admin=True)
+
+
+@pytest.fixture
+def two_versions(fake_generator, tmp_path):
+    """The fake model serves a second version, fake-2, registered in the real registry."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    weights = tmp_path / "lora.safetensors"
+    save_file({"lora.down.weight": np.zeros((2, 2), dtype=np.float32)}, str(weights))
+    fake_generator.registry.add_adapter(weights, "fake-2", parent="fake-1")
+    fake_generator.version_names = ["fake-1", "fake-2"]
+    return fake_generator

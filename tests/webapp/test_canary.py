@@ -93,6 +93,16 @@ def start_canary(app, candidate: str, **guard) -> dict:
         return get_experiments(app).start(body, "test")
 
 
+def admin_page(app, path: str) -> str:
+    """A page as a logged-in admin sees it."""
+    password = "plum-orbit-cactus-41"
+    result = app.test_cli_runner().invoke(args=["create-admin", "alice", "--password", password])
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    client.post("/admin/login", data={"username": "alice", "password": password})
+    return client.get(path).get_data(as_text=True)
+
+
 def rollbacks(version: str) -> float:
     """The rollback counter of a version on /metrics."""
     value = REGISTRY.get_sample_value("safecanvas_canary_rollbacks_total", {"version": version})
@@ -119,6 +129,9 @@ def test_a_canary_that_fails_is_rolled_back_and_stays_off(real_app, caplog):
     assert any("error rate" in reason for reason in event["details"]["reasons"])
     assert rollbacks(BROKEN) == before + 1
     assert any("canary rollback" in r.message and BROKEN in r.message for r in caplog.records)
+    page = admin_page(real_app, f"/admin/experiments/{exp['id']}")
+    assert f"<code>{BROKEN}</code> rolled back" in page and "by canary check" in page
+    assert "error rate 100.0% vs 0.0% (margin 20.0%)" in page
 
     # No flapping: its requesters now get the control, and late checks change nothing.
     later = run_requests(real_app, requesters_per_arm(exp["id"], arms)[-4:])

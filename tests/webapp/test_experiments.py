@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-from safetensors.numpy import save_file
 from sqlalchemy import select
 
 from tests.webapp.helpers import bearer, wait_final
@@ -17,18 +16,6 @@ BASE, TUNED = "fake-1", "fake-2"
 REQUESTERS = 400
 # 10% of 400 is 40 with a binomial standard deviation of 6; we allow three of them either way.
 TUNED_RANGE = (40 - 18, 40 + 18)
-
-
-@pytest.fixture
-def two_versions(fake_generator, tmp_path):
-    """The fake model serves a second version, registered in the real registry as an adapter."""
-    import numpy as np
-
-    weights = tmp_path / "lora.safetensors"
-    save_file({"lora.down.weight": np.zeros((2, 2), dtype=np.float32)}, str(weights))
-    fake_generator.registry.add_adapter(weights, TUNED, parent=BASE)
-    fake_generator.version_names = [BASE, TUNED]
-    return fake_generator
 
 
 def start(client, admin_key, weights, **extra):

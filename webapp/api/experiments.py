@@ -41,8 +41,10 @@ def start_experiment():
 
 @bp.get("/<int:exp_id>")
 def get_experiment(exp_id: int):
-    """One experiment with its arms and events."""
-    return jsonify(get_experiments().store.get(exp_id))
+    """One experiment with its arms, events and per-version figures."""
+    exps = get_experiments()
+    exp = exps.store.get(exp_id)
+    return jsonify({**exp, "versions": [r.to_dict() for r in exps.report(exp)]})
 
 
 @bp.post("/<int:exp_id>/weights")

@@ -14,9 +14,10 @@ from typing import Any
 from flask import Flask, current_app
 
 from generation.errors import GenerationError
-from webapp.db import session_factory
+from webapp.db import session_factory, session_scope
 from webapp.errors import InvalidRequest
 from webapp.experiments.assign import bucket, pick
+from webapp.experiments.report import VersionReport, build_report
 from webapp.experiments.store import ENDINGS, ExperimentStore
 from webapp.loaded_models import get_loaded_models
 
@@ -129,6 +130,11 @@ class Experiments:
         self.store.end(exp_id, action, winner, actor)
         log.info("experiment %d %s by %s (winner %s)", exp_id, ENDINGS[action], actor, winner)
         return self.store.get(exp_id)
+
+    def report(self, exp: dict[str, Any]) -> list[VersionReport]:
+        """Per-version figures of an experiment (``store.get``'s dict), the control first."""
+        with session_scope(self.store.factory) as session:
+            return build_report(session, exp)
 
     # -- input ---------------------------------------------------------------------------
     def parse_weights(self, raw: Any, fresh: bool = True) -> dict[str, int]:
