@@ -85,3 +85,53 @@ def test_the_figures_count_what_the_version_can_cause(fake_app):
         figures = arm_figures(session, 1, "new", since)
     assert (figures.jobs, figures.errors, figures.refusals) == (5, 2, 1)
     assert figures.p95_s == pytest.approx(3.0)
+
+
+def test_the_check_and_the_report_on_sqlite_and_postgresql(database_url):
+    from sqlalchemy.orm import sessionmaker
+
+    from webapp.db import make_engine
+    from webapp.experiments.canary import check_jobs
+    from webapp.experiments.report import build_report
+    from webapp.experiments.store import ExperimentStore
+    from webapp.migrate import upgrade
+
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    store = ExperimentStore(factory)
+    guard = {**GUARD, "min_sample": 4}
+    exp_id = store.start("t", "canary", "base", {"base": 50, "new": 50}, guard, "test")
+    start = utcnow()
+    rows = [("base", "succeeded", None)] * 4 + [("base", "failed", "generation_failed")]
+    rows += [("new", "succeeded", None)] * 2 + [("new", "failed", "generation_failed")] * 2
+    rows += [("new", "failed", "queue_full")]
+    with session_scope(factory) as session:
+        for n, (arm, status, code) in enumerate(rows):
+            session.add(
+                Job(
+                    id=f"job-{n}",
+                    requester=f"key:{n}",
+                    source="api",
+                    status=status,
+                    params={},
+                    error_code=code,
+                    model_version=arm,
+                    experiment_id=exp_id,
+                    experiment_arm=arm,
+                    started_at=start,
+                    finished_at=start + timedelta(seconds=n + 1),
+                )
+            )
+    try:
+        check_jobs(factory, ["job-5"])
+        exp = store.get(exp_id)
+        new = next(a for a in exp["arms"] if a["version"] == "new")
+        assert (new["state"], new["weight"]) == ("rolled_back", 0)
+        assert new["last_check"]["canary"]["error_rate"] == 0.5  # queue_full not counted
+        with session_scope(factory) as session:
+            base, tuned = build_report(session, exp)
+        assert (base.version, base.counted, base.errors, base.p95_s) == ("base", 5, 1, 4.0)
+        assert (tuned.requests, tuned.counted, tuned.errors) == (5, 4, 2)
+    finally:
+        engine.dispose()
