@@ -52,7 +52,7 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
         hops = app.config["SAFECANVAS_TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     os.makedirs(app.instance_path, exist_ok=True)
-    logs.configure(app.config["SAFECANVAS_LOG_LEVEL"])
+    logs.configure(app.config["SAFECANVAS_LOG_LEVEL"], app.config["SAFECANVAS_LOG_FORMAT"])
 
     from webapp import (
         auth,
@@ -83,10 +83,10 @@ def create_app(config: dict[str, Any] | None = None, models: LoadedModels | None
     from webapp.api import routes as api
 
     # App-wide parts: each module's init_app binds it to this app (state in app.extensions).
+    request_log.init_app(app)  # first: every later hook's log lines carry the request id
     db.init_app(app)
     image_store.init_app(app)
     errors.init_app(app)
-    request_log.init_app(app)
     schema.init_app(app)  # before any hook that reads a table
     loaded_models.init_app(app, models)
     auth.init_app(app)

@@ -162,6 +162,7 @@ SETTINGS: dict[str, tuple[str | None, Any]] = {
     "CANARY_ERROR_MARGIN": ("0.05", lambda n, v: _float(n, v, 0.0, 1.0)),
     "CANARY_REFUSAL_MARGIN": ("0.05", lambda n, v: _float(n, v, 0.0, 1.0)),
     "CANARY_LATENCY_MARGIN": ("0.5", lambda n, v: _float(n, v, 0.0, 100.0)),
+    "LOG_FORMAT": ("text", lambda n, v: _choice(n, v.strip().lower(), ("text", "json"))),
     "LOG_LEVEL": (
         "INFO",
         lambda n, v: _choice(n, v.upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),

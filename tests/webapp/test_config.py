@@ -48,6 +48,7 @@ def test_environment_overrides(tmp_path):
         ("LOAD_MODELS", "sometimes", "SAFECANVAS_LOAD_MODELS must be one of"),
         ("IMAGE_NSFW_THRESHOLD", "2", "SAFECANVAS_IMAGE_NSFW_THRESHOLD must be between"),
         ("LOG_LEVEL", "LOUD", "SAFECANVAS_LOG_LEVEL must be one of"),
+        ("LOG_FORMAT", "yaml", "SAFECANVAS_LOG_FORMAT must be one of text, json"),
         ("MODEL_CPU_OFFLOAD", "sometimes", "SAFECANVAS_MODEL_CPU_OFFLOAD must be true or false"),
         ("ATTENTION_SLICING", "0", "SAFECANVAS_ATTENTION_SLICING must be off, auto, max"),
         ("MODEL_VARIANT", "../fp16", "SAFECANVAS_MODEL_VARIANT must be a weight-file variant"),

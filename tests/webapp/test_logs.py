@@ -8,6 +8,7 @@ import logging
 
 import pytest
 
+from webapp import logs
 from webapp.logs import FORMAT, EscapeControlChars, TextFormatter, escape_controls
 
 
@@ -59,3 +60,28 @@ def test_a_json_formatter_gets_the_escaped_message():
     logger, out = _logger(JsonFormatter())
     logger.info("path=%s", "/a\u202eb\n")
     assert json.loads(out.getvalue())["message"] == "path=/a\\u202eb\\n"
+
+
+def test_the_json_formatter_writes_one_object_per_line_even_for_a_traceback():
+    logs.configure("INFO")  # installs the record factory that adds the bound ids
+    logger, out = _logger(logs.formatter("json"))
+    with logs.bound("req-1", "job-1"):
+        try:
+            int("7\nFORGED")
+        except ValueError:
+            logger.exception("bad %s", "number\n")
+    logger.info("outside")
+    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    assert first["request_id"] == "req-1" and first["job_id"] == "job-1"
+    assert first["message"] == "bad number\\n" and "ValueError" in first["exc_info"]
+    assert "request_id" not in second and second["level"] == "INFO"
+
+
+@pytest.mark.parametrize("raw", ["with space", "x\nFORGED", "a" * 129, "", 7, None])
+def test_only_a_safe_request_id_is_bound(raw):
+    logs.configure("INFO")
+    logger, out = _logger(TextFormatter())
+    with logs.bound(raw):  # e.g. a payload off the broker
+        logger.info("line")
+        assert logs.current_request_id() is None
+    assert out.getvalue().splitlines()[0].endswith(" [-]: line")
