@@ -6,6 +6,7 @@ The worker side (generate → check images → store) lives in ``webapp.jobs.run
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
 import time
@@ -31,6 +32,7 @@ from webapp.jobs.runner import BatchRunner
 from webapp.jobs.store import JobStore
 from webapp.limits import get_refusal_guard
 from webapp.loaded_models import get_loaded_models
+from webapp.logs import current_request_id
 from webapp.metrics import count_error, observe_moderation
 from webapp.models import Job
 from webapp.params import parse_params, request_params
@@ -39,6 +41,7 @@ from webapp.safeguards import guarded_request, job_moderation
 from webapp.schema import uses_database
 
 EXTENSION = "safecanvas.generation"
+log = logging.getLogger(__name__)
 CANCELLED = "The job was cancelled."
 
 
@@ -163,7 +166,8 @@ class GenerationService(JobViews):
     ) -> Job:
         """Log a guarded prompt, store the job row, then queue it.
 
-        A full queue fails the job with 503 + Retry-After.
+        The job keeps the request's id (its row, its payload: the worker's log lines carry
+        it). A full queue fails the job with 503 + Retry-After.
         """
         job_id = str(uuid.uuid4())
         log_id = None
@@ -181,6 +185,7 @@ class GenerationService(JobViews):
             experiment_arm=arm.version if arm else None,
             worker=self.identity if self.queue.local else None,  # Celery: set by the worker
             moderation=job_moderation(verdict, log_id),
+            request_id=current_request_id(),
         )
         self.jobs.create(job)
         item = WorkItem(
@@ -192,6 +197,7 @@ class GenerationService(JobViews):
             deadline=time.monotonic() + self.timeout_s,
             guard_keys=self.guard.keys_for(requester),
             safeguards=verdict.safeguards,
+            request_id=job.request_id,
         )
         try:
             self.queue.put(item)
@@ -200,6 +206,7 @@ class GenerationService(JobViews):
             raise ServiceUnavailable(
                 "Too many jobs are waiting; try again shortly.", retry_after=exc.retry_after
             ) from None
+        log.info("job %s queued for %s (%s, %s)", job.id, requester, source, verdict.action)
         return job
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:

@@ -58,7 +58,8 @@ class JobViews:
             return self._view(session, job)
 
     def _view(self, session, job: Job, images: list[Image] | None = None) -> dict[str, Any]:
-        """The JSON view of a job row; ``moderation`` says how its prompt was judged.
+        """The JSON view of a job row; ``moderation`` says how its prompt was judged,
+        ``request_id`` which request made it (its X-Request-ID, to find its log lines).
 
         ``images``: its images, when fetched already.
         """
@@ -86,6 +87,7 @@ class JobViews:
             "model": job.model_version,
             "params": dict(job.params or {}),
             "moderation": moderation_outcome(job.moderation),
+            "request_id": job.request_id,
         }
 
     def list_jobs(

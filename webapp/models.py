@@ -127,6 +127,8 @@ class Job(Base):
     moderation: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     # The process whose queue holds the job ("host:pid:start time"), to find orphans on restart.
     worker: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    # The X-Request-ID of the request that made it (webapp.request_log), to find its log lines.
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     # How often a worker started it: a job whose worker died is started once more, then failed.
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     model_version: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 
@@ -115,3 +116,78 @@ def test_waiting_threads_share_one_poller_and_wake_when_their_job_ends(tmp_path)
     assert queue.wait(ids[3], 0.1) is False  # still queued: the timeout answers
     time.sleep(0.1)
     assert queue._waiting == {} and queue._poller is None
+
+
+def test_a_request_id_survives_json_and_is_left_out_when_there_is_none():
+    item = _item()
+    assert "request_id" not in item.payload().to_json()  # jobs made outside a request
+    item.request_id = "client-7f3a"
+    payload = JobPayload.from_json(json.loads(json.dumps(item.payload().to_json())))
+    assert payload.request_id == "client-7f3a"
+    assert WorkItem.from_payload(payload, ("v", 3)).request_id == "client-7f3a"
+
+
+@pytest.fixture
+def celery_web_and_worker(tmp_path, monkeypatch, fake_generator, fake_moderation):
+    """A Celery-mode app on a private queue of the real Redis broker, and its GenerationWorker.
+
+    Redis only: the payload is the same JSON on RabbitMQ, and an embedded worker takes ten
+    seconds there to shut down (tests/e2e/test_scaleout.py runs both brokers).
+    """
+    from webapp import create_app
+    from webapp.jobs.celery_worker import GenerationWorker
+    from webapp.loaded_models import LoadedModels
+    from webapp.migrate import upgrade
+
+    url = require_broker("redis")
+    name = f"safecanvas.test.{uuid.uuid4().hex[:8]}"
+    cfg = test_config(
+        str(tmp_path),
+        SAFECANVAS_QUEUE="celery",
+        SAFECANVAS_BROKER_URL=url,
+        SAFECANVAS_BROKER_QUEUE=name,
+    )
+    upgrade(cfg["SAFECANVAS_DATABASE_URL"])
+    monkeypatch.setenv("SAFECANVAS_INSTANCE_PATH", str(tmp_path))
+    app = create_app(cfg, LoadedModels(fake_generator, fake_moderation))
+    root_level = logging.getLogger().level  # the embedded Celery worker sets the root's
+    yield app, GenerationWorker(app)
+    logging.getLogger().setLevel(root_level)
+    delete_queue(url, name)
+
+
+def test_a_request_id_crosses_the_broker_into_the_workers_log_lines(celery_web_and_worker, caplog):
+    from celery.contrib.testing.worker import start_worker
+
+    from tests.webapp.helpers import bearer
+    from webapp.auth import create_api_key
+    from webapp.db import session_factory, session_scope
+    from webapp.models import Job
+
+    app, worker = celery_web_and_worker
+    with app.app_context(), session_scope(session_factory(app)) as session:
+        _row, key = create_api_key(session, "tester")
+    auth = bearer(key) | {"X-Request-ID": "trace-celery-1"}
+    queued = app.test_client().post("/api/v1/jobs", json={"prompt": "a square"}, headers=auth)
+    assert queued.status_code == 202 and queued.headers["X-Request-ID"] == "trace-celery-1"
+    job_id = queued.get_json()["id"]
+    caplog.clear()  # from here on: only what the worker logs
+    worker.batcher.start(worker.runner)
+    try:
+        with start_worker(worker.celery, perform_ping_check=False, shutdown_timeout=10):
+            deadline = time.monotonic() + 20
+            while worker.jobs.status(job_id) not in {"succeeded", "failed"}:
+                assert time.monotonic() < deadline, "the worker did not run the job"
+                time.sleep(0.05)
+    finally:
+        worker.batcher.stop()
+    with session_scope(session_factory(app)) as session:
+        row = session.get(Job, job_id)
+        assert (row.status, row.request_id) == ("succeeded", "trace-celery-1")
+    about_job = [r for r in caplog.records if getattr(r, "job_id", None) == job_id]
+    threads = {r.threadName for r in about_job}
+    assert {"generation-worker"} < threads  # the batcher's thread and Celery's
+    messages = [r.getMessage() for r in about_job]
+    assert f"job {job_id} taken from the broker" in messages
+    assert any(m.startswith(f"job {job_id} succeeded") for m in messages)
+    assert {getattr(r, "request_id", None) for r in about_job} == {"trace-celery-1"}

@@ -54,6 +54,13 @@ def _body(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return {"required": True, "content": {JSON: {"schema": schema | {"required": required}}}}
 
 
+REQUEST_IDS = (
+    "Every answer carries an `X-Request-ID` header: the request's own when it sent one of 1-128 "
+    "characters `A-Z a-z 0-9 . _ : + = / -`, a new one otherwise. A job keeps the id of the "
+    "request that made it as `request_id`; the server's log lines about both carry it."
+)
+
+
 def _errors(*codes: int) -> dict[str, Any]:
     """Documented error responses for the given status codes."""
     names = {
@@ -273,7 +280,7 @@ def build_document(limits: Any) -> dict[str, Any]:
     paths["/api/v1/images/signed/{token}.png"]["get"]["security"] = []  # the URL is the key
     return {
         "openapi": "3.1.0",
-        "info": {"title": "SafeCanvas API", "version": "1"},
+        "info": {"title": "SafeCanvas API", "version": "1", "description": REQUEST_IDS},
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,

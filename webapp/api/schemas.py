@@ -131,6 +131,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "model": STRING,
             "params": ref("JobParams"),
             "moderation": ref("Outcome"),
+            "request_id": {
+                "type": ["string", "null"],
+                "description": "The X-Request-ID of the request that made it (null: older jobs).",
+            },
         }
     ),
     # webapp.params.request_params: what the job asked for, the model's defaults filled in

@@ -31,6 +31,7 @@ class JobPayload:
     It crosses the broker in Celery mode; new per-job settings join as fields with defaults,
     so a worker of the same release reads every payload it is sent. ``safeguards``: a guarded
     prompt's safety negative prompt and stricter image threshold (None when allowed).
+    ``request_id``: the X-Request-ID of the request that made the job, for the worker's logs.
     """
 
     job_id: str
@@ -40,17 +41,19 @@ class JobPayload:
     deadline_at: float  # wall-clock time (time.time()) after which the job fails as timed out
     guard_keys: tuple[str, ...] = ()
     safeguards: Safeguards | None = None
+    request_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON types only; no ``safeguards`` key when there are none.
+        """Plain JSON types only; no ``safeguards`` or ``request_id`` key when there is none.
 
         So a worker of the release before graded verdicts still runs allowed jobs, and fails
         only guarded ones (it refuses a field it does not know).
         """
         data = asdict(self)
         data["guard_keys"] = list(self.guard_keys)
-        if self.safeguards is None:
-            del data["safeguards"]
+        for name in ("safeguards", "request_id"):
+            if data[name] is None:
+                del data[name]
         return data
 
     @classmethod
@@ -71,7 +74,8 @@ class WorkItem:
     ``batch_key`` groups requests the pipeline can run as one batch (same model version,
     size, steps). ``cancel`` is set to ask a running job to stop; ``done`` once it ended.
     ``safeguards``: a guarded prompt's safety negative prompt and stricter image threshold,
-    which the runner applies (webapp.safeguards).
+    which the runner applies (webapp.safeguards). ``request_id``: bound to the log lines
+    about the job wherever it runs (webapp.logs).
     """
 
     job_id: str
@@ -82,6 +86,7 @@ class WorkItem:
     deadline: float  # time.monotonic() after which the job is failed as timed out
     guard_keys: list[str] = field(default_factory=list)
     safeguards: Safeguards | None = None
+    request_id: str | None = None
     gap_s: float = float("inf")  # time since the previous item was queued (set by the queue)
     cancel: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
@@ -96,6 +101,7 @@ class WorkItem:
             deadline_at=time.time() + (self.deadline - time.monotonic()),
             guard_keys=tuple(self.guard_keys),
             safeguards=self.safeguards,
+            request_id=self.request_id,
         )
 
     @classmethod
@@ -110,6 +116,7 @@ class WorkItem:
             deadline=time.monotonic() + (payload.deadline_at - time.time()),
             guard_keys=list(payload.guard_keys),
             safeguards=payload.safeguards,
+            request_id=payload.request_id,
         )
 
 

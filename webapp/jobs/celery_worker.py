@@ -26,6 +26,7 @@ from webapp.jobs.recovery import process_identity
 from webapp.jobs.runner import BatchRunner
 from webapp.jobs.store import JobStore
 from webapp.loaded_models import get_loaded_models
+from webapp.logs import bound
 from webapp.metrics import serve_worker_metrics
 from webapp.refusal_log import get_refusal_log
 
@@ -58,7 +59,9 @@ class GenerationWorker:
             batch_wait_s=cfg["SAFECANVAS_BATCH_WAIT_MS"] / 1000,
         )
         self.celery = make_celery(cfg)
-        self.celery.task(name=TASK, acks_late=True, ignore_result=True)(self._task())
+        # Not shared: a later Celery app in this process (tests) must not get this one's task.
+        task = self.celery.task(name=TASK, acks_late=True, ignore_result=True, shared=False)
+        task(self._task())
         self.broker = CeleryQueue(self.celery, self.jobs, cfg["SAFECANVAS_QUEUE_MAX"])
 
     def _task(self):
@@ -66,29 +69,35 @@ class GenerationWorker:
 
         def generate(payload: dict[str, Any]) -> str:
             """Queue the job on this worker's batcher and wait for its end."""
-            try:
-                job = JobPayload.from_json(payload)
-            except (TypeError, KeyError, AttributeError) as exc:  # another release's payload
-                log.error("cannot read the payload of job %s: %s", payload.get("job_id"), exc)
-                message = "A worker of another release received this job; submit it again."
-                self.jobs.finish(
-                    str(payload.get("job_id")), "failed", code="worker_mismatch", message=message
-                )
-                return str(payload.get("job_id"))
-            return self.run(job)
+            job_id = str(payload.get("job_id"))
+            with bound(payload.get("request_id"), job_id):
+                try:
+                    job = JobPayload.from_json(payload)
+                except (TypeError, KeyError, AttributeError) as exc:  # another release's payload
+                    log.error("cannot read the payload of job %s: %s", job_id, exc)
+                    message = "A worker of another release received this job; submit it again."
+                    self.jobs.finish(job_id, "failed", code="worker_mismatch", message=message)
+                    return job_id
+                return self.run(job)
 
         return generate
 
     def run(self, payload: JobPayload) -> str:
-        """Hand a job to the batcher and wait; its final state is in the database."""
-        try:
-            key = self.models.generator.batch_key(payload.request)
-        except Exception as exc:  # e.g. a version this worker's model folder lacks
-            self.jobs.finish(payload.job_id, "failed", code="invalid_request", message=str(exc))
-            return payload.job_id
-        item = WorkItem.from_payload(payload, key)
-        self.batcher.put(item)
-        item.done.wait()
+        """Hand a job to the batcher and wait; its final state is in the database.
+
+        Log lines about the job carry its request id, here and in the batcher's thread.
+        """
+        with bound(payload.request_id, payload.job_id):
+            try:
+                key = self.models.generator.batch_key(payload.request)
+            except Exception as exc:  # e.g. a version this worker's model folder lacks
+                log.warning("job %s cannot run here: %s", payload.job_id, exc)
+                self.jobs.finish(payload.job_id, "failed", code="invalid_request", message=str(exc))
+                return payload.job_id
+            log.info("job %s taken from the broker", payload.job_id)
+            item = WorkItem.from_payload(payload, key)
+            self.batcher.put(item)
+            item.done.wait()
         return payload.job_id
 
     def load(self) -> None:

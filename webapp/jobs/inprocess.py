@@ -134,7 +134,7 @@ class InProcessQueue(JobQueue):
             try:
                 runner(batch)
             except Exception:  # the runner records failures itself; this is a last resort
-                log.exception("generation batch crashed")
+                log.exception("generation batch of jobs %s crashed", [i.job_id for i in batch])
             finally:
                 with self._cond:
                     for item in batch:

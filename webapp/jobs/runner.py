@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from generation.errors import GenerationCancelled, InvalidGenerationRequest
@@ -17,6 +18,7 @@ from webapp.errors import ModerationDown
 from webapp.image_store import ImageStore
 from webapp.jobs.base import WorkItem
 from webapp.jobs.store import TIMED_OUT, JobStore
+from webapp.logs import bound
 from webapp.metrics import (
     count_error,
     count_stopped_batch,
@@ -35,6 +37,16 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.5  # throttle: a progress write per step would hammer SQLite
 CANCEL_POLL_S = 0.25  # how often a running batch asks the database who still wants it
 GENERATION_SHARE = 0.95  # the image check and storing take the last few percent
+
+
+def about(*items: WorkItem) -> AbstractContextManager:
+    """Log lines inside are about this job: they carry its request id and job id.
+
+    A line about a whole batch of several jobs names their ids in its text instead.
+    """
+    if len(items) != 1:
+        return nullcontext()
+    return bound(items[0].request_id, items[0].job_id)
 
 
 class BatchWatch:
@@ -99,15 +111,20 @@ class BatchRunner:
         if results is None:
             return
         for item, result in zip(live, results, strict=True):
-            if item.cancel.is_set() or time.monotonic() > item.deadline:
-                self._end_interrupted(item)
-                continue
-            try:
-                self._check_and_store(item, result)
-            except Exception:  # e.g. a full disk: the job must still end, and say so
-                log.exception("checking or storing the images of job %s failed", item.job_id)
-                count_error("store_failed")
-                self._end(item, "failed", code="generation_failed", message="Storing failed.")
+            with about(item):
+                self._finish(item, result)
+
+    def _finish(self, item: WorkItem, result: Any) -> None:
+        """Check and store one job's images, unless it was cancelled or timed out meanwhile."""
+        if item.cancel.is_set() or time.monotonic() > item.deadline:
+            self._end_interrupted(item)
+            return
+        try:
+            self._check_and_store(item, result)
+        except Exception:  # e.g. a full disk: the job must still end, and say so
+            log.exception("checking or storing the images of job %s failed", item.job_id)
+            count_error("store_failed")
+            self._end(item, "failed", code="generation_failed", message="Storing failed.")
 
     def _generate(self, live: list[WorkItem]) -> list[Any] | None:
         """The pipeline call; on failure every job is ended and None returned."""
@@ -129,7 +146,8 @@ class BatchRunner:
                 self._end(item, "failed", code="invalid_request", message=str(exc))
             return None
         except Exception:
-            log.exception("generation failed for jobs %s", [i.job_id for i in live])
+            with about(*live):
+                log.exception("generation failed for jobs %s", [i.job_id for i in live])
             count_error("generation_failed")
             for item in live:
                 self._end(item, "failed", code="generation_failed", message="Generation failed.")
@@ -143,7 +161,13 @@ class BatchRunner:
         if item.cancel.is_set() or time.monotonic() > item.deadline:
             self._end_interrupted(item)
             return False
-        return self.jobs.start(item.job_id, self.worker)
+        with about(item):
+            started = self.jobs.start(item.job_id, self.worker)
+            if started:
+                log.info("job %s running on %s", item.job_id, self.worker)
+            else:
+                log.warning("job %s not started: it ended already or lost its worker", item.job_id)
+        return started
 
     def _end_interrupted(self, item: WorkItem) -> None:
         """Cancelled by the requester, or past its deadline."""
@@ -154,7 +178,10 @@ class BatchRunner:
 
     def _end(self, item: WorkItem, status: str, **fields: Any) -> None:
         """Write a final state (the store ignores a job that has one already)."""
-        self.jobs.finish(item.job_id, status, **fields)
+        with about(item):
+            if self.jobs.finish(item.job_id, status, **fields):
+                level = logging.WARNING if status == "failed" else logging.INFO
+                log.log(level, "job %s %s: %s", item.job_id, status, fields.get("code"))
 
     def _check_and_store(self, item: WorkItem, result: Any) -> None:
         """Check every image; one refused image refuses the job (no image is blacked out).
@@ -216,3 +243,5 @@ class BatchRunner:
         if not self.jobs.succeed(item.job_id, result.version, moderator, rows):
             for key in keys:  # ended meanwhile (cancelled elsewhere): keep no images
                 self.images.delete(key)
+            return
+        log.info("job %s succeeded: %d image(s) from %s", item.job_id, len(rows), result.version)
