@@ -20,7 +20,7 @@ from safety.rules import load_people, load_rule_words
 from safety.verdict import CATEGORIES, Verdict, order_categories, refusal_reason
 
 DATA_DIR = Path(__file__).with_name("data")
-LIST_FILES = ("blocklist.tsv", "context.tsv", "allowlist.txt")
+LIST_FILES = ("blocklist.tsv", "context.tsv", "allowlist.txt", "coded_terms.tsv")
 RULE_FILES = ("public_figures.tsv", "rule_words.tsv")  # read by safety/rules.py
 MODES = ("", "exact", "substring", "prefix")
 SEVERITIES = ("refuse", "guard")
@@ -140,7 +140,8 @@ class Blocklist:
             if term is not None:
                 context.append(term)
         rule_terms = [*load_people(rule_paths[0]), *load_rule_words(rule_paths[1])]
-        lexicon = Lexicon([*load_terms(paths[0]), *context, *rule_terms], allow)
+        listed = [*load_terms(paths[0]), *load_terms(paths[3])]
+        lexicon = Lexicon([*listed, *context, *rule_terms], allow)
         language_files = sorted((self.data_dir / "languages").glob("*.tsv"))
         kinds = (*CATEGORIES, "minor", "suggestive")
         languages = {f.stem: Lexicon(load_terms(f, kinds), allow) for f in language_files}

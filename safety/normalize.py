@@ -62,8 +62,21 @@ _SINGLE_LETTER_RUN = re.compile(r"(?<!\S)(?:[a-z](?:\s+|$)){3,}")
 _LONG_LETTER_RUN = re.compile(r"(?<!\S)(?:[a-z](?:\s+|$)){6,}")
 _NON_WORD = re.compile(r"[^\w\s\x01]+")
 _SPACES = re.compile(r"\s+")
-_REPEATS = re.compile(r"([a-z])\1{2,}")
-_WORD_WITH_RUN = re.compile(r"\b[a-z]*([a-z])\1[a-z]*\b")
+# Letters of any script: "голаяяя" is stretched as much as "nuuuude".
+_L = r"[^\W\d_]"
+_REPEATS = re.compile(rf"({_L})\1{{2,}}")
+_WORD_WITH_RUN = re.compile(rf"\b{_L}*({_L})\1{_L}*\b")
+# English hardly ever doubles a, i or u: "chiild", "skuull", "laady" are stretched ("bazaar"
+# and "vacuum" are known words, left alone).
+_RARE_DOUBLE = re.compile(r"\b[a-z]*(?:aa|ii|uu)[a-z]*\b")
+# Words whose double letters are spelling though the encoder's vocabulary lacks them: read as
+# written even in a prompt that stretches other words ("noose" is no "nose", "gagged" no "gaged").
+SPELLED_DOUBLES = frozenset(
+    """noose nooses gagged gagging boob boobs boobies nood noods peeping pegging gutting gutted
+    ripper sagging petting matte latte leggings sparring stewardess giantess seeping rigging
+    fogged napping ramming earring earrings gutter cctv naan oops bitte hallo notte sotto fille
+    calle kann paar bett letto jenner addams carrey larsson visser ridder""".split()
+)
 _ASCII_CONTROLS = {c: None for c in [*range(0, 9), *range(11, 32), 127]}
 
 
@@ -149,7 +162,7 @@ def spelled_out_words(text: str) -> list[str]:
     return views(text).spelled_out
 
 
-_RUNS = re.compile(r"([a-z])\1+")
+_RUNS = re.compile(rf"({_L})\1+")
 _MAX_READINGS = 32  # per token; more runs than that fall back to "all short" and "all doubled"
 # Suffixes stripped before asking whether a word is ordinary ("balloons", "coffees", "reeling").
 _WORD_SUFFIXES = ("ings", "ing", "ers", "er", "es", "ed", "s", "ly")
@@ -197,17 +210,23 @@ def is_known_word(token: str) -> bool:
 def _run_choices(form: str) -> list[tuple[int, int, tuple[int, ...]]] | None:
     """Letter runs of a token as (start, end, lengths to try); None when it has none.
 
-    A run of three or more is stretching: read as one letter or two. A double letter is read
-    as one too ("nuude", "nakked"), unless the token is an ordinary word ("good", "balloon"),
-    whose double letters are spelling.
+    A run of three or more is stretching: read as one letter, two or three (a listed "xxx" or
+    "kkk" stretched to "xxxxx", "massshooting" glued from "m a a s s s h o o t i n g"). A double
+    letter is read as one too ("nuude", "nakked"), unless the token is an ordinary word ("good",
+    "balloon"), whose double letters are spelling.
     """
     runs = list(_RUNS.finditer(form))
     if not runs:
         return None
     ordinary = all(len(m.group()) == 2 for m in runs) and is_known_word(form)
-    return [
-        (m.start(), m.end(), (2,) if ordinary and len(m.group()) == 2 else (1, 2)) for m in runs
-    ]
+    return [(m.start(), m.end(), _run_lengths(len(m.group()), ordinary)) for m in runs]
+
+
+def _run_lengths(length: int, ordinary: bool) -> tuple[int, ...]:
+    """The lengths a run of ``length`` letters may stand for."""
+    if length == 2:
+        return (2,) if ordinary else (1, 2)
+    return (1, 2, 3)
 
 
 def _expand_runs(form: str) -> set[str]:
@@ -249,7 +268,7 @@ def _shorten_run(run: re.Match) -> str:
     """A stretched run in a word the vocabulary does not know: English doubles e, o and
     consonants but hardly ever a, i or u ("straaangling" -> strangling, "baloooon" -> baloon)."""
     letter = run.group(1)
-    return letter if letter in "aiu" else letter * 2
+    return letter if letter in "aiu" or not letter.isascii() else letter * 2
 
 
 @lru_cache(maxsize=65536)
@@ -261,6 +280,8 @@ def _readable_token(token: str, doubles: bool = False) -> str:
     know every word) unless ``doubles``: the text stretches other words, so "persoon" is too.
     """
     if not (_REPEATS.search(token) or doubles) or is_known_word(token):
+        return token
+    if token in SPELLED_DOUBLES:
         return token
     ranked = [(rank, len(r), r) for r in _expand_runs(token) if (rank := word_rank(r)) is not None]
     if ranked:
@@ -281,4 +302,15 @@ def readable(text: str) -> str:
     base = _join_spelled_out(base, keep_article=True)
     if _REPEATS.search(base):  # someone stretches words here: read doubles as stretching too
         base = _WORD_WITH_RUN.sub(lambda m: _readable_token(m.group(), doubles=True), base)
+    base = _RARE_DOUBLE.sub(lambda m: _undouble_aiu(m.group()), base)
     return _SPACES.sub(" ", base).strip()
+
+
+@lru_cache(maxsize=65536)
+def _undouble_aiu(token: str) -> str:
+    """An unknown word whose doubled a, i or u makes it unknown: "chiild" is child, "skuull"
+    skull ("bazaar", "vacuum" are known words and stay)."""
+    if token in SPELLED_DOUBLES or is_known_word(token):
+        return token
+    single = re.sub(r"([aiu])\1", r"\1", token)
+    return single if is_known_word(single) else token

@@ -125,3 +125,25 @@ def test_bidi_controls_are_dropped_before_moderation(mark: str) -> None:
     # A right-to-left override inside a word neither hides it nor reaches the encoder.
     assert "nude" in tokens(f"a nu{mark}de photo")
     assert readable(f"a nu{mark}de photo") == "a nude photo"
+
+
+@pytest.mark.parametrize(
+    ("token", "reading"),
+    [("xxxxx", "xxx"), ("kkkkkkk", "kkk"), ("maaaaassshooting", "massshooting"),
+     ("голаяяя", "голая")],
+)  # fmt: skip
+def test_long_runs_are_also_read_as_three_letters_in_any_script(token: str, reading: str) -> None:
+    assert reading in destretch(token)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a chiild stripping", "a child stripping"),  # a doubled i is stretching
+        ("skuull and laady", "skull and lady"),
+        ("a vacuum in a bazaar, skiing", "a vacuum in a bazaar, skiing"),  # known words stay
+        ("a personnn with a noose, gagged", "a person with a noose, gagged"),  # spelling stays
+    ],
+)
+def test_stretched_doubles_for_the_encoder(text: str, expected: str) -> None:
+    assert readable(text) == expected
