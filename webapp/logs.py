@@ -14,11 +14,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 JSON_FIELDS = ("levelname", "name", "message")
 JSON_NAMES = {"levelname": "level", "name": "logger"}
+# Celery puts a task's arguments, the job's prompt among them, in its lines' ``data``: prompts
+# are private, and a JSON formatter would write every extra attribute.
+JSON_LEFT_OUT = (*RESERVED_ATTRS, "data")
 MAX_REQUEST_ID = 128
 # Ids that proxies and tracers send (UUIDs, hex, base64, "Root=1-5e1b-…"): nothing that
 # could break a log line, a header or a query by it.
@@ -145,7 +149,12 @@ def formatter(fmt: str) -> logging.Formatter:
     ``exc_info`` string.
     """
     if fmt == "json":
-        return JsonFormatter(list(JSON_FIELDS), rename_fields=JSON_NAMES, timestamp="time")
+        return JsonFormatter(
+            list(JSON_FIELDS),
+            rename_fields=JSON_NAMES,
+            reserved_attrs=JSON_LEFT_OUT,
+            timestamp="time",
+        )
     return TextFormatter()
 
 

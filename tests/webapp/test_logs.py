@@ -70,11 +70,14 @@ def test_the_json_formatter_writes_one_object_per_line_even_for_a_traceback():
             int("7\nFORGED")
         except ValueError:
             logger.exception("bad %s", "number\n")
-    logger.info("outside")
-    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    logger.info("outside", extra={"status": 200})
+    # As Celery logs a task: its arguments (a prompt) in ``data``, which must stay out.
+    logger.info("Task received", extra={"data": {"args": "[{'prompt': 'private'}]"}})
+    first, second, third = (json.loads(line) for line in out.getvalue().splitlines())
     assert first["request_id"] == "req-1" and first["job_id"] == "job-1"
     assert first["message"] == "bad number\\n" and "ValueError" in first["exc_info"]
-    assert "request_id" not in second and second["level"] == "INFO"
+    assert "request_id" not in second and second["level"] == "INFO" and second["status"] == 200
+    assert "private" not in json.dumps(third) and third["message"] == "Task received"
 
 
 @pytest.mark.parametrize("raw", ["with space", "x\nFORGED", "a" * 129, "", 7, None])
