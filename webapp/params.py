@@ -38,7 +38,12 @@ FIELDS: tuple[Field, ...] = (
     Field("steps", "integer", "Denoising steps.", minimum=1, maximum="max_steps"),
     Field("guidance_scale", "number", "Classifier-free guidance.", minimum=0, maximum=MAX_GUIDANCE),
     Field("seed", "integer", "Seed of the first image.", minimum=0, maximum=MAX_SEED),
-    Field("model", "string", "Model version; the active one when omitted."),
+    Field(
+        "model",
+        "string",
+        "Model version; when omitted, the active one, or the requester's version in a running "
+        "experiment.",
+    ),
     Field(
         "sampler",
         "string",

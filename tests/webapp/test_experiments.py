@@ -190,3 +190,15 @@ def test_assignment_is_the_same_in_every_process():
         for seed in ("1", "2")
     }
     assert outputs == {repr(bucket(7, "key:42"))}
+
+
+def test_the_studio_form_leaves_the_version_to_the_experiment(
+    fake_app, client, admin_key, two_versions
+):
+    start(client, admin_key, {BASE: 0, TUNED: 100})
+    page = client.get("/").get_data(as_text=True)
+    assert f'<option value="" selected>Default ({BASE})</option>' in page
+    form = {"prompt": "a square", "model": ""}
+    response = client.post("/jobs", data=form, headers={"Accept": "application/json"})
+    row = job_row(fake_app, response.get_json()["id"])
+    assert (row.experiment_arm, row.model_version) == (TUNED, TUNED)
