@@ -51,7 +51,7 @@ def parse_feedback(body: Mapping[str, Any]) -> Feedback:
     vote, report = body.get("vote"), body.get("report")
     if vote is None and report is None:
         raise InvalidRequest("Send a 'vote' (up, down or none), a 'report', or both.", "vote")
-    if vote is not None and vote not in VOTES:
+    if vote is not None and (not isinstance(vote, str) or vote not in VOTES):
         raise InvalidRequest("'vote' must be one of up, down, none.", param="vote")
     if report is None:
         return Feedback(vote=vote)
@@ -62,7 +62,7 @@ def parse_feedback(body: Mapping[str, Any]) -> Feedback:
         raise InvalidRequest(
             f"'report.reason' must be text of 1 to {MAX_REASON_CHARS} characters.", "report"
         )
-    if category is not None and category not in CATEGORIES:
+    if category is not None and (not isinstance(category, str) or category not in CATEGORIES):
         raise InvalidRequest(f"'report.category' must be one of {', '.join(CATEGORIES)}.", "report")
     return Feedback(vote, clean_text("report.reason", reason.strip()), category)
 

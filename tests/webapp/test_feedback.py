@@ -72,6 +72,8 @@ def test_other_keys_and_no_key_cannot_give_feedback(fake_app, client, make_key, 
         ({}, "vote", "Send a 'vote'"),
         ({"vote": "sideways"}, "vote", "'vote' must be one of up, down, none."),
         ({"vote": 1}, "vote", "'vote' must be one of"),
+        ({"vote": {}, "report": {"reason": "0"}}, "vote", "'vote' must be one of"),  # unhashable
+        ({"report": {"reason": "x", "category": ["hate"]}}, "report", "'report.category'"),
         ({"stars": 5}, "stars", "Unknown field 'stars'."),
         ({"report": "ugly"}, "report", "'report' must be an object"),
         ({"report": {"reason": "  "}}, "report", "'report.reason' must be text of 1 to 500"),
