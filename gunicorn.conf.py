@@ -23,6 +23,24 @@ limit_request_fields = 50
 limit_request_field_size = 8190
 accesslog = None  # the app logs one line per request itself
 errorlog = "-"
+# SAFECANVAS_LOG_FORMAT=json: gunicorn's own lines (start, worker boot and exit, timeouts) are
+# JSON objects too, with the fields of the app's (webapp/logs.py). The root logger keeps no
+# handler, so each worker's app adds its own.
+if os.environ.get("SAFECANVAS_LOG_FORMAT", "").strip().lower() == "json":
+    logconfig_dict = {
+        "root": {"level": "WARNING", "handlers": []},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False}
+        },
+        "formatters": {
+            "generic": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": ["levelname", "name", "message"],
+                "rename_fields": {"levelname": "level", "name": "logger"},
+                "timestamp": "time",
+            }
+        },
+    }
 
 # Prometheus multiprocess mode: every worker writes its metrics to files in one folder and
 # /metrics adds them up, so a scrape sees all workers, not whichever one answered. Set
