@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from tests.webapp.helpers import bearer, wait_final
 from webapp.db import session_factory, session_scope
+from webapp.experiments import get_experiments
 from webapp.generation_service import get_generation_service
 from webapp.models import Job
 
@@ -202,3 +203,18 @@ def test_the_studio_form_leaves_the_version_to_the_experiment(
     response = client.post("/jobs", data=form, headers={"Accept": "application/json"})
     row = job_row(fake_app, response.get_json()["id"])
     assert (row.experiment_arm, row.model_version) == (TUNED, TUNED)
+
+
+def test_the_cli_starts_a_canary_with_its_rule(fake_app, runner, two_versions):
+    args = ["experiment", "start", f"{BASE}=95", f"{TUNED}=5", "--canary", "--min-sample", "30"]
+    result = runner.invoke(args=[*args, "--error-margin", "0", "--latency-margin", "1.5"])
+    assert result.exit_code == 0, result.output
+    guard = get_experiments(fake_app).store.get(1)["guard"]
+    assert guard == {
+        "min_sample": 30,
+        "error_margin": 0,
+        "refusal_margin": 0.05,  # the configured default
+        "latency_margin": 1.5,
+    }
+    bad = runner.invoke(args=["experiment", "start", f"{BASE}=ninety", f"{TUNED}=5"])
+    assert bad.exit_code != 0 and "VERSION=WEIGHT" in bad.output

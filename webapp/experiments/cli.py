@@ -50,7 +50,8 @@ def _run(action, *args):
 def start_command(weights: tuple[str, ...], canary: bool, control, name, **guard) -> None:
     """Start an experiment over VERSION=WEIGHT pairs, e.g. canvas-shapes=90 tuned=10."""
     body = {"weights": _weights(weights), "kind": "canary" if canary else "split"}
-    body.update({k: v for k, v in {"control": control, "name": name, **guard}.items() if v})
+    options = {"control": control, "name": name, **guard}
+    body.update({k: v for k, v in options.items() if v is not None})  # 0 is a margin too
     _show(_run(get_experiments().start, body, ACTOR))
 
 
