@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import jsonschema_rs
 import pytest
 from sqlalchemy import select
@@ -143,6 +146,11 @@ def test_the_admin_review_page_shows_a_report(runner, client, api_key, image_id)
     assert f'href="/images/{image_id}.png"' in page
     assert '<option value="user_report" selected>' in page
     assert client.get(f"/images/{image_id}.png").status_code == 200  # an admin sees the image
+    exported = client.get("/admin/moderation.csv?stage=user_report").get_data(as_text=True)
+    header, row = list(csv.reader(io.StringIO(exported)))
+    entry = dict(zip(header, row, strict=True))
+    assert (entry["stage"], entry["image_id"]) == ("user_report", image_id)
+    assert entry["reason"] == "<b>offensive</b> text" and entry["outcome"] == "reported"
 
 
 def test_the_answer_matches_the_openapi_schema(client, api_key, image_id):

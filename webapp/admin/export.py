@@ -12,7 +12,7 @@ from webapp.models import Refusal
 COLUMNS = tuple(
     "id created outcome requester source stage categories scores matched_terms prompt"
     " negative_prompt model_version moderator_version language job_id review_status reviewer"
-    " review_note reviewed_at".split()
+    " review_note reviewed_at reason image_id".split()
 )
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -60,6 +60,8 @@ def refusal_row(row: Refusal) -> list[str]:
         row.reviewer,
         row.review_note,
         row.reviewed_at and row.reviewed_at.isoformat(),
+        row.reason,  # a user report's own words
+        row.image_id,  # the image a user report is about
     )
     return [safe_cell(v) for v in values]
 
