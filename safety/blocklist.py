@@ -122,6 +122,7 @@ class Blocklist:
         self.detector = LanguageDetector()
         self._lexicon: Lexicon | None = None
         self._languages: dict[str, Lexicon] = {}
+        self._soft: frozenset[tuple[str, ...]] = frozenset()
 
     def load(self) -> None:
         """Read and compile the lists, the request rules' words and the language lists."""
@@ -140,6 +141,7 @@ class Blocklist:
             if term is not None:
                 context.append(term)
         rule_terms = [*load_people(rule_paths[0]), *load_rule_words(rule_paths[1])]
+        soft = rules.soft_phrases(rule_terms)
         listed = [*load_terms(paths[0]), *load_terms(paths[3])]
         lexicon = Lexicon([*listed, *context, *rule_terms], allow)
         language_files = sorted((self.data_dir / "languages").glob("*.tsv"))
@@ -149,7 +151,7 @@ class Blocklist:
             self.detector.load()  # at once if Moderation.load started it earlier
         files = [*paths, *language_files]
         digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
-        self._lexicon, self._languages = lexicon, languages
+        self._lexicon, self._languages, self._soft = lexicon, languages, soft
         self.version = f"blocklist-{digest[:8]}"
         self.rules_version = rules.version(rule_paths)
 
@@ -172,7 +174,7 @@ class Blocklist:
         for language in detected.routed:
             if language in self._languages:
                 found += self._languages[language].find(text)
-        ruled = rules.judge(found)
+        ruled = rules.judge(found, self._soft)
         found = [t for t in found if t.phrase not in ruled.dropped]
         hits = [t for t in found if t.labels[0] in CATEGORIES and t.severity == "refuse"]
         guards = [t for t in found if t.labels[0] in CATEGORIES and t.severity == "guard"]

@@ -101,15 +101,23 @@ def version(paths: Iterable[Path]) -> str:
     return f"rules-{digest.hexdigest()[:6]}"
 
 
-def judge(found: Sequence[Term]) -> RuleOutcome:
-    """Apply the rules to the terms the lexicons found in one prompt."""
+def soft_phrases(terms: Iterable[Term]) -> frozenset[tuple[str, ...]]:
+    """The canonical tokens of the ``soft`` rule words (matched against listed terms)."""
+    return frozenset(t.tokens for t in terms if "soft" in t.labels)
+
+
+def judge(found: Sequence[Term], soft: frozenset[tuple[str, ...]] = frozenset()) -> RuleOutcome:
+    """Apply the rules to the terms the lexicons found in one prompt.
+
+    ``soft``: listed terms (any language's list) whose refusal is dropped when said of things.
+    """
     labels = {label for term in found for label in term.labels}
-    if PERSON not in labels and "soft" not in labels:
+    if PERSON not in labels and "thing" not in labels:
         return NOTHING
     people = sorted({t.phrase for t in found if PERSON in t.labels})
     if people:
         return _person_with_cue(found, people)
-    return _soft_words_of_things(found, labels)
+    return _soft_words_of_things(found, labels, soft)
 
 
 def _person_with_cue(found: Sequence[Term], people: list[str]) -> RuleOutcome:
@@ -131,9 +139,12 @@ def _person_with_cue(found: Sequence[Term], people: list[str]) -> RuleOutcome:
     return RuleOutcome(guard=frozenset({"harassment"}), evidence=evidence)
 
 
-def _soft_words_of_things(found: Sequence[Term], labels: set[str]) -> RuleOutcome:
-    """Drop the refusal of soft words ("sexy") when they describe an animal or object only."""
-    if "thing" not in labels or "human" in labels:
+def _soft_words_of_things(
+    found: Sequence[Term], labels: set[str], soft: frozenset[tuple[str, ...]]
+) -> RuleOutcome:
+    """Drop the refusal of soft words ("sexy", "nackt", "nu") when they describe an animal or
+    object only ("a sexy sports car", "nackte Bäume", "un mur nu")."""
+    if "human" in labels or "minor" in labels:
         return NOTHING
-    soft = {t.phrase for t in found if "soft" in t.labels}
-    return RuleOutcome(dropped=frozenset(soft))
+    dropped = {t.phrase for t in found if t.tokens in soft or "soft" in t.labels}
+    return RuleOutcome(dropped=frozenset(dropped)) if dropped else NOTHING
