@@ -132,6 +132,7 @@ def test_a_canary_that_fails_is_rolled_back_and_stays_off(real_app, caplog):
     page = admin_page(real_app, f"/admin/experiments/{exp['id']}")
     assert f"<code>{BROKEN}</code> rolled back" in page and "by canary check" in page
     assert "error rate 100.0% vs 0.0% (margin 20.0%)" in page
+    assert "errors: +100.0 pts, p &lt; 0.001: <strong>significant</strong>" in page
 
     # No flapping: its requesters now get the control, and late checks change nothing.
     later = run_requests(real_app, requesters_per_arm(exp["id"], arms)[-4:])
