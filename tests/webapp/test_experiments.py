@@ -218,3 +218,35 @@ def test_the_cli_starts_a_canary_with_its_rule(fake_app, runner, two_versions):
     }
     bad = runner.invoke(args=["experiment", "start", f"{BASE}=ninety", f"{TUNED}=5"])
     assert bad.exit_code != 0 and "VERSION=WEIGHT" in bad.output
+
+
+def test_the_api_rolls_an_arm_back_and_new_weights_bring_it_back(
+    fake_app, client, admin_key, api_key, two_versions
+):
+    exp = start(client, admin_key, {BASE: 0, TUNED: 100})
+    path = f"/admin/api/experiments/{exp['id']}"
+    control = client.post(f"{path}/rollback", json={"version": BASE}, headers=bearer(admin_key))
+    assert control.status_code == 400 and control.get_json()["error"]["param"] == "version"
+    response = client.post(f"{path}/rollback", json={"version": TUNED}, headers=bearer(admin_key))
+    assert response.status_code == 200
+    arm = next(a for a in response.get_json()["arms"] if a["version"] == TUNED)
+    assert (arm["state"], arm["weight"]) == ("rolled_back", 0)
+    job = client.post("/api/v1/jobs", json={"prompt": "a square"}, headers=bearer(api_key))
+    row = job_row(fake_app, job.get_json()["id"])  # every weight 0: the active version, uncounted
+    assert (row.model_version, row.experiment_id) == (BASE, None)
+    back = client.post(f"{path}/weights", json={"weights": {TUNED: 5}}, headers=bearer(admin_key))
+    arm = next(a for a in back.get_json()["arms"] if a["version"] == TUNED)
+    assert (arm["state"], arm["weight"]) == ("on", 5)
+    kinds = [e["kind"] for e in client.get(path, headers=bearer(admin_key)).get_json()["events"]]
+    assert kinds == ["started", "rollback", "weights"]
+
+
+def test_an_admin_session_must_send_json_to_the_api(fake_app, runner, client, two_versions):
+    password = "plum-orbit-cactus-41"
+    runner.invoke(args=["create-admin", "alice", "--password", password])
+    client.post("/admin/login", data={"username": "alice", "password": password})
+    form = client.post("/admin/api/experiments", data={"weights": "x"})
+    assert form.status_code == 400 and "application/json" in form.get_json()["error"]["message"]
+    body = {"weights": {BASE: 90, TUNED: 10}}
+    started = client.post("/admin/api/experiments", json=body)
+    assert started.status_code == 201 and started.get_json()["created_by"] == "alice"
