@@ -3,7 +3,8 @@
 Every PromQL expression is parsed (promql-parser, Prometheus' grammar); each metric it selects
 must be on a real app's /metrics after real traffic, with every label it matches on or groups
 by, and every value it matches exactly. The rules file is checked against Prometheus' rule-file
-format (and with ``promtool check rules`` where promtool is installed).
+format; where promtool is installed, ``promtool check rules`` checks it too and ``promtool test
+rules`` runs the alerts' unit tests (docker/prometheus/alerts_test.yml).
 """
 
 from __future__ import annotations
@@ -205,3 +206,11 @@ def test_a_broken_expression_would_be_caught():
 def test_promtool_accepts_the_rules():
     result = subprocess.run(["promtool", "check", "rules", str(RULES)], capture_output=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not shutil.which("promtool"), reason="promtool is not installed")
+def test_the_alerts_fire_on_trouble_and_stay_quiet_otherwise():
+    """docker/prometheus/alerts_test.yml: promtool's unit tests, on synthetic series."""
+    tests = RULES.with_name("alerts_test.yml")
+    result = subprocess.run(["promtool", "test", "rules", str(tests)], capture_output=True)
+    assert result.returncode == 0, (result.stdout + result.stderr).decode()
