@@ -250,3 +250,28 @@ def test_an_admin_session_must_send_json_to_the_api(fake_app, runner, client, tw
     body = {"weights": {BASE: 90, TUNED: 10}}
     started = client.post("/admin/api/experiments", json=body)
     assert started.status_code == 201 and started.get_json()["created_by"] == "alice"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("", {"weights": {BASE: 90, TUNED: 10}, "control": ["x"]}, 400),
+        ("", {"weights": {BASE: 90, TUNED: 10}, "kind": []}, 400),
+        ("", {"weights": {BASE: 90, TUNED: 10}, "name": 5}, 400),
+        ("/1/end", {"action": {}}, 400),
+        ("/1/end", {"action": "promote", "winner": {}}, 400),
+        ("/1/weights", {"weights": {TUNED: True}}, 400),
+        ("/1/rollback", {"version": []}, 400),
+        ("/99999999999999999999/end", {"action": "abandon"}, 404),
+        ("/99999999999999999999", None, 404),
+    ],
+)
+def test_odd_input_is_a_4xx_never_a_500(client, admin_key, two_versions, path, body, status):
+    start(client, admin_key, {BASE: 90, TUNED: 10})
+    url = f"/admin/api/experiments{path}"
+    if body is None:
+        response = client.get(url, headers=bearer(admin_key))
+    else:
+        response = client.post(url, json=body, headers=bearer(admin_key))
+    assert response.status_code == status, response.get_json()
+    assert response.get_json()["error"]["message"]

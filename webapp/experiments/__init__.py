@@ -15,7 +15,7 @@ from flask import Flask, current_app
 
 from generation.errors import GenerationError
 from webapp.db import session_factory, session_scope
-from webapp.errors import InvalidRequest
+from webapp.errors import Conflict, InvalidRequest
 from webapp.experiments.assign import bucket, pick
 from webapp.experiments.report import VersionReport, build_report
 from webapp.experiments.store import ENDINGS, ExperimentStore
@@ -74,13 +74,13 @@ class Experiments:
             InvalidRequest: naming the field; Conflict while another experiment runs.
         """
         kind = body.get("kind", "split")
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise InvalidRequest("'kind' must be 'split' or 'canary'.", param="kind")
         weights = self.parse_weights(body.get("weights"))
         if len(weights) < 2:
             raise InvalidRequest("'weights' needs at least two versions.", param="weights")
         control = body.get("control") or self.generator.active_version
-        if control not in weights:
+        if not isinstance(control, str) or control not in weights:
             raise InvalidRequest(
                 f"The control {control!r} must be one of the weighted versions.", param="control"
             )
@@ -103,7 +103,7 @@ class Experiments:
         """An admin takes an arm's traffic away (it stays off until given weight again)."""
         exp = self.store.get(exp_id)
         if exp["status"] != "running":
-            raise InvalidRequest(f"Experiment {exp_id} has ended.", param="version")
+            raise Conflict(f"Experiment {exp_id} has ended ({exp['status']}).")
         if version == exp["control"]:
             raise InvalidRequest("The control cannot be rolled back; abandon instead.", "version")
         if version not in {a["version"] for a in exp["arms"]}:
@@ -114,11 +114,11 @@ class Experiments:
 
     def end(self, exp_id: int, action: Any, winner: Any, actor: str) -> dict[str, Any]:
         """Promote a winner (it becomes the active version) or abandon; history keeps it."""
-        if action not in ENDINGS:
+        if not isinstance(action, str) or action not in ENDINGS:
             raise InvalidRequest("'action' must be 'promote' or 'abandon'.", param="action")
         exp = self.store.get(exp_id)
         if action == "promote":
-            if winner not in {a["version"] for a in exp["arms"]}:
+            if not isinstance(winner, str) or winner not in {a["version"] for a in exp["arms"]}:
                 raise InvalidRequest("'winner' must be one of the experiment's versions.", "winner")
             if exp["status"] == "running" and winner != self.generator.active_version:
                 try:

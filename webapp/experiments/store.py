@@ -13,6 +13,7 @@ from webapp.errors import Conflict, InvalidRequest, NotFound
 from webapp.models import Experiment, ExperimentArm, ExperimentEvent, utcnow
 
 RUNNING = "running"
+MAX_ID = 2**31 - 1  # ids past any integer column are simply not found (SQLite overflows)
 ENDINGS = {"promote": "promoted", "abandon": "abandoned"}
 
 
@@ -131,10 +132,7 @@ class ExperimentStore:
     def get(self, exp_id: int) -> dict[str, Any]:
         """One experiment with its arms and events; 404 when there is none."""
         with session_scope(self.factory) as session:
-            exp = session.get(Experiment, exp_id)
-            if exp is None:
-                raise NotFound(f"No experiment {exp_id}.")
-            return self._as_dict(session, exp, events=True)
+            return self._as_dict(session, self._find(session, exp_id), events=True)
 
     def history(self, limit: int = 100) -> list[dict[str, Any]]:
         """Experiments newest first, the running one included."""
@@ -149,10 +147,14 @@ class ExperimentStore:
 
     # -- helpers -------------------------------------------------------------------------
     @staticmethod
-    def _running(session: Session, exp_id: int) -> Experiment:
-        exp = session.get(Experiment, exp_id)
+    def _find(session: Session, exp_id: int) -> Experiment:
+        exp = session.get(Experiment, exp_id) if 0 < exp_id <= MAX_ID else None
         if exp is None:
             raise NotFound(f"No experiment {exp_id}.")
+        return exp
+
+    def _running(self, session: Session, exp_id: int) -> Experiment:
+        exp = self._find(session, exp_id)
         if exp.status != RUNNING:
             raise Conflict(f"Experiment {exp_id} has ended ({exp.status}).")
         return exp
