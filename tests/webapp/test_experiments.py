@@ -275,3 +275,32 @@ def test_odd_input_is_a_4xx_never_a_500(client, admin_key, two_versions, path, b
         response = client.post(url, json=body, headers=bearer(admin_key))
     assert response.status_code == status, response.get_json()
     assert response.get_json()["error"]["message"]
+
+
+def test_experiment_answers_match_the_openapi_document(fake_app, client, admin_key, two_versions):
+    from tests.webapp.test_openapi_schemas import check
+
+    doc = client.get("/api/openapi.json").get_json()
+    auth = bearer(admin_key)
+    body = {"weights": {BASE: 90, TUNED: 10}, "kind": "canary", "min_sample": 5}
+    started = client.post("/admin/api/experiments", json=body, headers=auth)
+    check(doc, "/admin/api/experiments", "post", 201, started.get_json())
+    path = f"/admin/api/experiments/{started.get_json()['id']}"
+    submit(fake_app, "key:1")
+    check(
+        doc,
+        "/admin/api/experiments/{exp_id}",
+        "get",
+        200,
+        client.get(path, headers=auth).get_json(),
+    )
+    answer = client.post(f"{path}/rollback", json={"version": TUNED}, headers=auth).get_json()
+    check(doc, "/admin/api/experiments/{exp_id}/rollback", "post", 200, answer)
+    answer = client.post(f"{path}/weights", json={"weights": {TUNED: 5}}, headers=auth).get_json()
+    check(doc, "/admin/api/experiments/{exp_id}/weights", "post", 200, answer)
+    answer = client.post(f"{path}/end", json={"action": "abandon"}, headers=auth).get_json()
+    check(doc, "/admin/api/experiments/{exp_id}/end", "post", 200, answer)
+    listing = client.get("/admin/api/experiments", headers=auth).get_json()
+    check(doc, "/admin/api/experiments", "get", 200, listing)
+    conflict = client.post(f"{path}/end", json={"action": "abandon"}, headers=auth)
+    check(doc, "/admin/api/experiments/{exp_id}/end", "post", 409, conflict.get_json())

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, jsonify, render_template
 
 from safety.verdict import CATEGORIES
+from webapp.api import experiment_schemas
 from webapp.api.openai import IGNORED, PASSED
 from webapp.api.schemas import SCHEMAS, ref
 from webapp.feedback import MAX_REASON_CHARS
@@ -68,7 +69,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         401: "Missing or invalid API key",
         403: "Not allowed",
         404: "Not found",
-        409: "Job already finished, or image already reported",
+        409: "Job already finished, image already reported, or experiment running or ended",
         429: "Rate limited (Retry-After)",
         503: "Busy or unavailable (Retry-After)",
     }
@@ -273,6 +274,8 @@ def build_document(limits: Any) -> dict[str, Any]:
             refusal_id,
         ),
     ]
+    exp_id = [_path_param("exp_id") | {"schema": {"type": "integer"}}]
+    ops += experiment_schemas.operations(_ok, exp_id)
     paths: dict[str, Any] = {}
     for path, method, summary, ok, errors, body, params in ops:
         paths.setdefault(path, {})[method] = _op(summary, ok | _errors(*errors), body, params)
@@ -283,7 +286,7 @@ def build_document(limits: Any) -> dict[str, Any]:
         "info": {"title": "SafeCanvas API", "version": "1", "description": REQUEST_IDS},
         "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": SCHEMAS | experiment_schemas.SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
