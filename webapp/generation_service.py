@@ -109,8 +109,10 @@ class GenerationService(JobViews):
         self.guard.check(requester)
         gen = self._ready_generator()
         req = parse_params(params, gen.limits)
-        # A running experiment picks the version, unless the request names its own.
-        arm = self.experiments.assign(requester) if req.version is None else None
+        # A running experiment picks the version, unless the request names its own, or sets
+        # lora_scale, which is for the active version's adapter (a base arm would refuse it).
+        chooses = req.version is not None or req.lora_scale is not None
+        arm = None if chooses else self.experiments.assign(requester)
         try:  # the model fills in its defaults, and names the version a request gets
             req = gen.validate(replace(req, version=arm.version) if arm else req)
         except InvalidGenerationRequest as exc:

@@ -304,3 +304,15 @@ def test_experiment_answers_match_the_openapi_document(fake_app, client, admin_k
     check(doc, "/admin/api/experiments", "get", 200, listing)
     conflict = client.post(f"{path}/end", json={"action": "abandon"}, headers=auth)
     check(doc, "/admin/api/experiments/{exp_id}/end", "post", 409, conflict.get_json())
+
+
+def test_a_lora_scale_without_model_is_for_the_active_version(
+    fake_app, client, admin_key, api_key, two_versions
+):
+    two_versions.active_version = TUNED  # an adapter is active; the experiment sends to the base
+    start(client, admin_key, {BASE: 100, TUNED: 0})
+    body = {"prompt": "a square", "lora_scale": 0.5}
+    response = client.post("/api/v1/jobs", json=body, headers=bearer(api_key))
+    assert response.status_code == 202, response.get_json()
+    row = job_row(fake_app, response.get_json()["id"])
+    assert (row.model_version, row.experiment_id) == (TUNED, None)
