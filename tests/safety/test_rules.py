@@ -164,3 +164,26 @@ def test_other_languages_coded_and_mixed(blocklist, prompt: str, category: str) 
 )  # fmt: skip
 def test_other_languages_idioms_are_allowed(blocklist, prompt: str) -> None:
     assert not blocklist.scan(prompt).refused
+
+
+@pytest.mark.parametrize(
+    ("prompt", "category"),
+    [
+        ("a woman without a stitch on, lying in tall grass", "sexual"),
+        ("skinny dipping at midnight, couple, lake", "sexual"),
+        ("a soldier blown to pieces by a grenade", "violence"),
+        ("colombian necktie, crime scene photo", "violence"),
+        ("racist cartoon of immigrants", "hate"),
+    ],
+)
+def test_euphemisms_are_refused(blocklist, prompt: str, category: str) -> None:
+    assert category in blocklist.scan(prompt).categories
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["a full frontal view of a giraffe", "a man with his head exploding with colourful ideas",
+     "an apple cut in half, botanical diagram"],
+)  # fmt: skip
+def test_euphemisms_leave_ordinary_prompts_unrefused(blocklist, prompt: str) -> None:
+    assert not blocklist.scan(prompt).refused
