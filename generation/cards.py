@@ -81,6 +81,16 @@ def benchmark_section(bench: dict | None) -> str:
     )
 
 
+def lineage(init: dict) -> str:
+    """Markdown list items for the runs behind ``--init-from`` weights, oldest first."""
+    earlier = lineage(init["init_from"]) + "\n" if init.get("init_from") else ""
+    how = f"`{init['command']}`" if init.get("command") else f"`{init.get('version')}`"
+    return (
+        f"{earlier}  - {how}: {init.get('steps')} steps, {init.get('train_minutes')} min "
+        f"-> `{init.get('content_hash')}`"
+    )
+
+
 def base_card(version: Version) -> str:
     """Card text for a base version trained by ``train-base``."""
     from .canvas_model import SCHEDULER_CONFIG, UNET_CONFIG
@@ -96,9 +106,9 @@ def base_card(version: Version) -> str:
     if init:
         origin = "trained on CPU by the project (from scratch, then continued)."
         command = (
-            f"- Continued from `{init.get('version')}` (`{init.get('content_hash')}`: "
-            f"{init.get('steps')} steps, {init.get('train_minutes')} min) with:\n"
-            f"  `{training.get('command', '?')}`"
+            "- Training history, oldest first (each run starts from the weights before it):\n"
+            + lineage(init)
+            + f"\n  - this run: `{training.get('command', '?')}`"
         )
         more = "further "
     else:

@@ -48,7 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--focus",
         default="",
-        help="oversample colour pairs, e.g. 'white:red,*:green' (foreground:background, * any)",
+        help="oversample colour pairs, e.g. 'white:red,*:green=6' (foreground:background, "
+        "* any, =WEIGHT for that item)",
     )
     p.add_argument("--focus-weight", type=float, default=3.0, help="sampling weight of --focus")
     args = p.parse_args(argv)
@@ -59,28 +60,41 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def parse_focus(text: str) -> list[tuple[str, str]]:
-    """'white:red,*:green' -> [('white', 'red'), ('*', 'green')]; names checked."""
+def parse_focus(text: str) -> list[tuple[str, str, float | None]]:
+    """'white:red,*:green=6' -> [('white', 'red', None), ('*', 'green', 6.0)]; names checked.
+
+    An item without ``=WEIGHT`` takes ``--focus-weight``.
+    """
     from .shapes import BACKGROUNDS, COLOURS
 
     pairs = []
     for item in filter(None, (part.strip() for part in text.split(","))):
-        fg, sep, bg = item.partition(":")
+        spec, _, weight = item.partition("=")
+        fg, sep, bg = spec.partition(":")
         if not sep or fg not in COLOURS + ("*",) or bg not in BACKGROUNDS + ("*",):
             raise ValueError(f"--focus: {item!r} is not foreground:background from the vocabulary")
-        pairs.append((fg, bg))
+        try:
+            value = float(weight) if weight else None
+        except ValueError:
+            value = -1.0
+        if value is not None and not value > 0:
+            raise ValueError(f"--focus: {item!r} needs a positive weight after '='")
+        pairs.append((fg, bg, value))
     return pairs
 
 
-def focus_weights(pairs: list[tuple[str, str]], weight: float) -> dict[tuple[str, str], float]:
-    """Sampling weight per (foreground, background) pair matched by the --focus patterns."""
+def focus_weights(
+    pairs: list[tuple[str, str, float | None]], weight: float
+) -> dict[tuple[str, str], float]:
+    """Sampling weight per (foreground, background) pair; the last matching --focus item wins."""
     from .shapes import colour_pairs
 
-    return {
-        (fg, bg): weight
-        for fg, bg in colour_pairs()
-        if any(f in ("*", fg) and b in ("*", bg) for f, b in pairs)
-    }
+    out = {}
+    for fg, bg in colour_pairs():
+        for f, b, w in pairs:
+            if f in ("*", fg) and b in ("*", bg):
+                out[(fg, bg)] = weight if w is None else w
+    return out
 
 
 def _init_weights(unet, ema, folder: Path) -> dict:
@@ -94,12 +108,19 @@ def _init_weights(unet, ema, folder: Path) -> dict:
         for e, p in zip(ema, unet.parameters(), strict=True):
             e.copy_(p.detach())
     meta = json.loads((folder / "version.json").read_text())
-    return {
+    record = {
         "version": meta.get("name"),
         "content_hash": meta.get("content_hash"),
         "steps": meta.get("steps"),
         "train_minutes": meta.get("train_minutes"),
     }
+    training = folder / "training.json"
+    if training.is_file():  # keep the whole history when continuing a continuation
+        history = json.loads(training.read_text())
+        record["command"] = history.get("command")
+        if history.get("init_from"):
+            record["init_from"] = history["init_from"]
+    return record
 
 
 def progress_of(state: dict, args: argparse.Namespace) -> float:

@@ -82,8 +82,9 @@ def test_focus_oversamples_the_named_pairs():
     from generation.shapes import draw_pool
     from generation.train_base import focus_weights, parse_focus
 
-    focus = focus_weights(parse_focus("*:red,white:green"), 4.0)
+    focus = focus_weights(parse_focus("*:red,white:green,green:red=9"), 4.0)
     assert set(focus) == {(fg, "red") for fg in COLOURS if fg != "red"} | {("white", "green")}
+    assert (focus["white", "red"], focus["green", "red"]) == (4.0, 9.0)
     scenes = training_scenes()
     share = {}
     for name, weights in (("plain", None), ("focus", focus)):
@@ -93,7 +94,9 @@ def test_focus_oversamples_the_named_pairs():
     assert share["focus"] > 2 * share["plain"]
 
 
-@pytest.mark.parametrize("bad", ["white", "white:purple", "pink:*", "white:red,:"])
+@pytest.mark.parametrize(
+    "bad", ["white", "white:purple", "pink:*", "white:red,:", "white:red=0", "white:red=x"]
+)
 def test_focus_rejects_names_outside_the_vocabulary(bad, capsys):
     from generation.train_base import parse_args
 
