@@ -7,8 +7,10 @@ import re
 
 import pytest
 
+from generation.analysis import analyse
 from generation.evaluate import pair_scenes, pair_summary, parse_args, score
 from generation.shapes import COLOURS, COUNTS, SHAPES, Scene, colour_pairs, training_scenes
+from generation.types import GenerationRequest
 from generation.versions import SHIPPED_DIR
 
 BASE = SHIPPED_DIR / "canvas-shapes"
@@ -76,6 +78,48 @@ def analyse_marks(scene: Scene, background_and_colour: tuple[str, str]) -> dict:
     bg, fg = background_and_colour
     found = Analysis(bg, fg, scene.shape, scene.count, None)
     return {"pair": [scene.colour, scene.background], "marks": score(scene, found)}
+
+
+@pytest.mark.parametrize("prompt", REPORTED)
+def test_reported_prompts_bind_colours_for_seeds_7_8_9(generator, prompt):
+    fg, bg = re.match(r"\w+ (\w+) \w+ on a (\w+) background", prompt).groups()
+    for seed in (7, 8, 9):
+        image = generator.generate(GenerationRequest(prompt, seed=seed)).images[0].image
+        found = analyse(image)
+        assert (found.colour, found.background) == (fg, bg), (prompt, seed, found)
+
+
+def test_model_card_shows_every_pair_right_as_the_evaluation_finds():
+    from generation.evaluate import format_pairs
+
+    table = card_pairs()
+    assert set(table) == set(colour_pairs())
+    wrong = [pair for pair, row in table.items() if not row["right"]]
+    assert not wrong
+    assert all(row["colours"] == row["images"] > 0 for row in table.values())
+    # The card is rendered from the recorded figures, not written by hand.
+    record = json.loads((BASE / "version.json").read_text())["evaluation"]["pairs"]
+    assert format_pairs(record["pairs"]) in (BASE / "MODEL_CARD.md").read_text()
+
+
+def test_model_card_rows_match_the_evaluation_of_the_shipped_model(generator):
+    from generation.evaluate import evaluate
+
+    record = json.loads((BASE / "version.json").read_text())["evaluation"]["pairs"]
+    report, _ = evaluate(
+        generator,
+        "canvas-shapes",
+        "pairs",
+        steps=record["steps"],
+        guidance=record["guidance_scale"],
+        seed=record["seed"],
+        seeds=record["seeds"],
+        groups={"pairs": pair_scenes(REPORTED_PAIRS)},
+    )
+    table = card_pairs()
+    for row in report["pairs"]:
+        assert row == table[(row["foreground"], row["background"])]
+    assert len(report["pairs"]) == len(REPORTED_PAIRS)
 
 
 def test_focus_oversamples_the_named_pairs():
