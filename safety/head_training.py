@@ -34,7 +34,17 @@ from safety.labelled_sets import (
 )
 from safety.verdict import CATEGORIES
 
-WRITTEN = ("train_allowed", "train_refused", "train_multilingual", "prompts_train")
+WRITTEN = (
+    "train_allowed",
+    "train_refused",
+    "train_multilingual",
+    "train_indirect",
+    "train_languages",
+    "prompts_train",
+)
+# The indirect and other-language corpora weigh more: they teach what the rest barely shows
+# (euphemisms, a request buried among tags, other languages); paraphrased recall rose with it.
+WRITTEN_WEIGHT = {"prompts_train": 1.0, "train_indirect": 2.0, "train_languages": 2.0}
 NEGATIVE_TEST_SHARE = 0.2  # of negative_prompts.tsv, held out for the report
 DEFAULT_CACHE = Path("instance/segment_embeddings.npz")
 # A prompt naming a minor is refused as sexual/minors once its sexual score reaches this share of
@@ -87,12 +97,15 @@ def training_rows(args: argparse.Namespace) -> tuple[list[Labelled], list[Labell
     d = args.data
     prompts = read_i2p(d / "i2p_relabelled.csv", "train", weight=2.0)
     for name in WRITTEN:
-        prompts += read_tsv(d / f"{name}.tsv", weight=1.0 if name == "prompts_train" else 1.5)
+        prompts += read_tsv(d / f"{name}.tsv", weight=WRITTEN_WEIGHT.get(name, 1.5))
     prompts += composed_prompts(prompts, args.composed)
     prompts += read_captions(d / "coco_captions.csv", weight=0.5)
     for path in args.extra:
         prompts += read_tsv(path, source="extra", weight=args.extra_weight)
     negatives = [r for r in read_tsv(d / "negative_prompts.tsv") if not negative_test(r.text)]
+    # All trained (the held-out split of negative_prompts.tsv stays as it was); they weigh more
+    # than the thousands of lists composed from single terms, whose ordinary words are few.
+    negatives += read_tsv(d / "negative_prompts_extra.tsv", weight=3.0)
     return prompts, negatives + composed_negatives(read_tsv(d / "negative_terms.tsv"))
 
 
@@ -182,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, rows, view, w, hidden, epochs in (
         ("prompt", prompts, views, weights, args.hidden, args.epochs),
         ("negative", negatives, cache.views([r.text for r in negatives]),
-         np.ones(len(negatives), dtype=np.float32), args.hidden // 2, args.epochs * 2),
+         np.array([r.weight for r in negatives], dtype=np.float32), args.hidden // 2,
+         args.epochs * 2),
     ):  # fmt: skip
         layers = fit_members(view, targets(rows), w, hidden, epochs, args.members)
         tensors.update({f"{name}.{k}": v for k, v in layers.items()})

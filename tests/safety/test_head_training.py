@@ -41,7 +41,10 @@ def data_dir(tmp_path_factory) -> Path:
                                         for p in PLACES])  # fmt: skip
     write_tsv(d / "train_multilingual.tsv", [("0", "", "un chat sur une table")])
     write_tsv(d / "prompts_train.tsv", [("B", "sexual", "a woman in a bikini, pin-up")])
+    write_tsv(d / "train_indirect.tsv", [("1", "sexual", f"a woman au naturel {p}") for p in PLACES])
+    write_tsv(d / "train_languages.tsv", [("0", "", "ein hund im schnee")])
     write_tsv(d / "negative_prompts.tsv", [("0", "", "blurry, lowres"), ("1", "sexual", "clothes")])
+    write_tsv(d / "negative_prompts_extra.tsv", [("0", "", "shoes, rings")])
     terms = [("0", "", "blurry"), ("0", "", "watermark"), ("1", "sexual", "shirt")]
     write_tsv(d / "negative_terms.tsv", [*terms, ("1", "sexual", "dress")])
     with (d / "coco_captions.csv").open("w", newline="", encoding="utf-8") as f:
