@@ -77,7 +77,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="share of allowed calibration prompts that may get a borderline score",
     )  # fmt: skip
     p.add_argument(
-        "--composed", type=int, default=4000,
+        "--composed", type=int, default=6000,
         help="real-style prompts with a written request slipped in (composed_prompts)",
     )  # fmt: skip
     p.add_argument("--out", type=Path, default=DEFAULT_HEAD)

@@ -41,7 +41,8 @@ def data_dir(tmp_path_factory) -> Path:
                                         for p in PLACES])  # fmt: skip
     write_tsv(d / "train_multilingual.tsv", [("0", "", "un chat sur une table")])
     write_tsv(d / "prompts_train.tsv", [("B", "sexual", "a woman in a bikini, pin-up")])
-    write_tsv(d / "train_indirect.tsv", [("1", "sexual", f"a woman au naturel {p}") for p in PLACES])
+    indirect = [("1", "sexual", f"a woman au naturel {p}") for p in PLACES]
+    write_tsv(d / "train_indirect.tsv", indirect)
     write_tsv(d / "train_languages.tsv", [("0", "", "ein hund im schnee")])
     write_tsv(d / "negative_prompts.tsv", [("0", "", "blurry, lowres"), ("1", "sexual", "clothes")])
     write_tsv(d / "negative_prompts_extra.tsv", [("0", "", "shoes, rings")])

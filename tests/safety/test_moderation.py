@@ -214,7 +214,7 @@ def test_verdict_type(moderation: Moderation) -> None:
 
 def test_classifier_guards_at_most_what_it_cannot_read() -> None:
     """A confidently non-English prompt: what the English classifier would refuse is guarded."""
-    eager = Moderation(thresholds="sexual=0.0001")  # the classifier would refuse nearly anything
+    eager = Moderation(thresholds="sexual=1e-9")  # the classifier would refuse nearly anything
     eager.load(parts=("blocklist", "classifier"))
     italian = eager.check_prompt("un antico castello al tramonto")
     assert (italian.action, italian.language) == ("guard", "it")

@@ -22,7 +22,9 @@ def refused_originals(moderation) -> list[tuple[str, set[str]]]:
     texts = [r.text for name in OLDER for r in read_tsv(EVAL_DIR / f"{name}.tsv") if r.refused]
     verdicts = moderation.check_prompts(texts)
     refused = [t for t, v in zip(texts, verdicts, strict=True) if not v.allowed]
-    assert len(refused) > 200
+    # The sample the 98% figure rests on, not a recall target (that is in the model card):
+    # 197 of the 226 with clf-dbac7a02, which guards a few violence and illegal ones instead.
+    assert len(refused) >= 190
     return [
         (t, {w for term in moderation.blocklist.scan(t).matched_terms for w in term.split()})
         for t in refused
