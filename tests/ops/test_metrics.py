@@ -111,8 +111,10 @@ def test_gunicorn_workers_are_summed_in_one_scrape(tmp_path):
                 break
             except requests.RequestException:  # refused, or a worker still booting
                 time.sleep(0.3)
-        while len(_healthz_by_pid(folder)) < 2:  # new connections until both workers served
-            assert time.monotonic() < deadline and sent < 400, _healthz_by_pid(folder)
+        # New connections until both workers served; bounded by time, not by count: on a loaded
+        # machine the second worker may still be importing the app after hundreds of requests.
+        while len(_healthz_by_pid(folder)) < 2:
+            assert time.monotonic() < deadline, _healthz_by_pid(folder)
             requests.get(f"{url}/healthz", headers={"Connection": "close"}, timeout=60)
             sent += 1
         text = requests.get(f"{url}/metrics", timeout=5).text
