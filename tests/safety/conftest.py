@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from safety import Moderation
+from safety.blocklist import Blocklist
 from textencoder import HIDDEN_SIZE
 from textencoder.segments import SegmentEmbeddings
 
@@ -16,6 +17,14 @@ def moderation() -> Moderation:
     mod = Moderation()
     mod.load()
     return mod
+
+
+@pytest.fixture(scope="session")
+def blocklist() -> Blocklist:
+    """The shipped lists, language lists and request rules, loaded once."""
+    bl = Blocklist()
+    bl.load()
+    return bl
 
 
 class RaisingEncoder:

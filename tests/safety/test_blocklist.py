@@ -11,14 +11,6 @@ from safety.blocklist import DATA_DIR, Blocklist
 from safety.errors import ModerationUnavailable
 
 
-@pytest.fixture(scope="module")
-def blocklist() -> Blocklist:
-    """The shipped lists, loaded once."""
-    bl = Blocklist()
-    bl.load()
-    return bl
-
-
 @pytest.mark.parametrize(
     ("prompt", "category"),
     [

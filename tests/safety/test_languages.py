@@ -27,14 +27,6 @@ def detector() -> LanguageDetector:
     return d
 
 
-@pytest.fixture(scope="module")
-def blocklist() -> Blocklist:
-    """The shipped lists with their language lists."""
-    bl = Blocklist()
-    bl.load()
-    return bl
-
-
 def test_every_listed_language_has_a_list(blocklist: Blocklist) -> None:
     assert set(blocklist.languages) == set(LISTED)
 

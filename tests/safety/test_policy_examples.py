@@ -28,14 +28,6 @@ def examples() -> list[tuple[str, str, str, str]]:
     return rows
 
 
-@pytest.fixture(scope="module")
-def blocklist() -> Blocklist:
-    """The shipped lists."""
-    bl = Blocklist()
-    bl.load()
-    return bl
-
-
 def test_examples_are_well_formed() -> None:
     rows = examples()
     assert {e for e, *_ in rows} == {"allow", "guard", "refuse"}
