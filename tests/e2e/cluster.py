@@ -19,7 +19,7 @@ import requests
 from kombu import Connection
 
 from tests.conftest import POSTGRES_URL, service_missing
-from tests.e2e.conftest import BIN, ROOT, free_port, server_env
+from tests.e2e.conftest import BIN, ROOT, free_port, server_env, signal_group
 
 BROKERS = {
     "redis": os.environ.get("SAFECANVAS_TEST_BROKER_REDIS", "redis://127.0.0.1:6379/14"),
@@ -118,23 +118,13 @@ class Worker:
         """This worker's Prometheus text."""
         return requests.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10).text
 
-    def _signal(self, sig: int, wait_s: float) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, sig)
-        try:
-            self.proc.wait(wait_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
     def stop(self) -> None:
         """Warm shutdown: Celery lets the running jobs finish."""
-        self._signal(signal.SIGTERM, 60)
+        signal_group(self.proc, signal.SIGTERM, 60)
 
     def kill(self) -> None:
         """``kill -9``, as a crash or the OOM killer would."""
-        self._signal(signal.SIGKILL, 10)
+        signal_group(self.proc, signal.SIGKILL, 10)
 
 
 def metric_value(text: str, name: str) -> float:

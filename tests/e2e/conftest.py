@@ -135,26 +135,28 @@ class Server:
         logs = sorted(self.instance.glob("server-*.log"))
         return logs[-1].read_text()[-3000:] if logs else ""
 
-    def _signal(self, sig: int, wait_s: float) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            self.proc.wait(wait_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
     def stop(self) -> None:
         """Graceful stop, then a hard one if it lingers."""
-        self._signal(signal.SIGTERM, 30)
+        signal_group(self.proc, signal.SIGTERM, 30)
 
     def kill(self) -> None:
         """``kill -9`` of the whole server (master and worker), as a crash would."""
-        self._signal(signal.SIGKILL, 10)
+        signal_group(self.proc, signal.SIGKILL, 10)
+
+
+def signal_group(proc: subprocess.Popen | None, sig: int, wait_s: float) -> None:
+    """Send ``sig`` to a child's process group; SIGKILL it if it outlives ``wait_s``."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
 
 
 def prepare_instance(instance: Path) -> dict[str, str]:
