@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -88,6 +89,7 @@ def test_thumbs_and_report_reach_the_server_and_the_review_queue(guarding_server
     link = row.find_element(By.LINK_TEXT, "image").get_attribute("href")
     assert link == f"{guarding_server.url}/images/{image_id}.png"
     row.find_element(By.CSS_SELECTOR, "button[value=confirmed]").click()
-    WebDriverWait(browser, 10).until(
+    # The review button posts a form and the page reloads: a row read mid-reload goes stale.
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: "confirmed" in d.find_element(By.CSS_SELECTOR, "#refusals tbody tr").text
     )
