@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import service_missing
 
@@ -135,3 +137,17 @@ def browser():
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def submit_admin_login(browser) -> None:
+    """Log in as ADMIN on the login page that is open, and wait until the login is done.
+
+    The click only starts the form's POST: a ``browser.get`` right after it can abort the
+    POST before its session cookie arrives, so wait until the browser has left the page.
+    """
+    browser.find_element(By.ID, "username").send_keys(ADMIN[0])
+    browser.find_element(By.ID, "password").send_keys(ADMIN[1])
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    WebDriverWait(browser, 30).until(
+        lambda d: "/admin/login" not in d.current_url, "the admin login did not go through"
+    )

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 import requests
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.wait import WebDriverWait
@@ -50,28 +51,42 @@ def test_api_docs_render_every_operation_under_the_csp(browser, docs_server):
     WebDriverWait(browser, 30).until(
         ready.presence_of_element_located((By.CSS_SELECTOR, ".opblock-summary-path"))
     )
-    doc = requests.get(f"{docs_server}/api/openapi.json", timeout=10).json()
+    doc = requests.get(f"{docs_server}/api/openapi.json", timeout=30).json()
     expected = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
-    shown = {
-        (
-            block.find_element(By.CSS_SELECTOR, ".opblock-summary-method").text,
-            block.find_element(By.CSS_SELECTOR, ".opblock-summary-path").get_attribute("data-path"),
+
+    def shown_operations(driver) -> set[tuple[str, str]]:
+        return {
+            (
+                block.find_element(By.CSS_SELECTOR, ".opblock-summary-method").text,
+                block.find_element(By.CSS_SELECTOR, ".opblock-summary-path").get_attribute(
+                    "data-path"
+                ),
+            )
+            for block in driver.find_elements(By.CSS_SELECTOR, ".opblock")
+        }
+
+    # Swagger UI renders in React passes: the first path on screen is not yet all of them,
+    # and a block read during a pass can be replaced under us.
+    try:
+        WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: shown_operations(d) == expected
         )
-        for block in browser.find_elements(By.CSS_SELECTOR, ".opblock")
-    }
+    except TimeoutException:
+        pass  # the assertion below says what differs
+    shown = shown_operations(browser)
     assert shown == expected
     assert ("POST", "/v1/images/generations") in shown and ("GET", "/v1/models") in shown
 
     # Open one operation: its response schema renders from the document, not a bare object.
     operation = browser.find_element(By.ID, "operations-default-post_api_v1_images")
     operation.find_element(By.CSS_SELECTOR, ".opblock-summary-control").click()
-    WebDriverWait(browser, 10).until(
-        ready.presence_of_element_located((By.CSS_SELECTOR, ".responses-table"))
+    # The table comes first; its schema is resolved and filled in after (asynchronously).
+    WebDriverWait(browser, 30).until(
+        ready.text_to_be_present_in_element((By.CSS_SELECTOR, ".responses-table"), "signed_url")
     )
-    assert "signed_url" in browser.find_element(By.CSS_SELECTOR, ".responses-table").text
 
     assert browser.execute_script("return window.__cspViolations") == []
     console = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not [m for m in console if "Content Security Policy" in m], console
-    csp = requests.get(f"{docs_server}/api/docs", timeout=10).headers["Content-Security-Policy"]
+    csp = requests.get(f"{docs_server}/api/docs", timeout=30).headers["Content-Security-Policy"]
     assert "script-src 'self';" in csp and "unsafe" not in csp

@@ -9,7 +9,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import select
 
-from tests.browser.conftest import ADMIN
+from tests.browser.conftest import submit_admin_login
 from tests.browser.test_ui import submit_prompt
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ def pressed(card, vote: str) -> str:
 
 def wait_pressed(browser, card, vote: str, state: str) -> None:
     """Wait until the server's answer has updated the button."""
-    WebDriverWait(browser, 10).until(lambda _d: pressed(card, vote) == state)
+    WebDriverWait(browser, 30).until(lambda _d: pressed(card, vote) == state)
 
 
 def test_thumbs_and_report_reach_the_server_and_the_review_queue(guarding_server, browser):
@@ -66,11 +66,11 @@ def test_thumbs_and_report_reach_the_server_and_the_review_queue(guarding_server
     send = card.find_element(By.CSS_SELECTOR, "button[name=report]")
     send.click()
     status = card.find_element(By.CSS_SELECTOR, ".feedback-status")
-    WebDriverWait(browser, 5).until(lambda _d: "say what is wrong" in status.text)
+    WebDriverWait(browser, 10).until(lambda _d: "say what is wrong" in status.text)
     Select(card.find_element(By.NAME, "category")).select_by_value("violence")
     card.find_element(By.NAME, "reason").send_keys("It shows a weapon")
     send.click()
-    WebDriverWait(browser, 10).until(lambda _d: card.find_elements(By.CSS_SELECTOR, "p.reported"))
+    WebDriverWait(browser, 30).until(lambda _d: card.find_elements(By.CSS_SELECTOR, "p.reported"))
     assert not card.find_elements(By.CSS_SELECTOR, "details.report")
     assert stored_votes(app) == [(image_id, 0, True)]
     console = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
@@ -78,9 +78,7 @@ def test_thumbs_and_report_reach_the_server_and_the_review_queue(guarding_server
 
     # The admin finds the report in the review queue, with its reason and the image.
     browser.get(guarding_server.url + "/admin/login")
-    browser.find_element(By.ID, "username").send_keys(ADMIN[0])
-    browser.find_element(By.ID, "password").send_keys(ADMIN[1])
-    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    submit_admin_login(browser)
     browser.get(guarding_server.url + "/admin/moderation?stage=user_report")
     table = WebDriverWait(browser, 10).until(EC.visibility_of_element_located((By.ID, "refusals")))
     row = table.find_element(By.CSS_SELECTOR, "tbody tr")
@@ -89,7 +87,11 @@ def test_thumbs_and_report_reach_the_server_and_the_review_queue(guarding_server
     link = row.find_element(By.LINK_TEXT, "image").get_attribute("href")
     assert link == f"{guarding_server.url}/images/{image_id}.png"
     row.find_element(By.CSS_SELECTOR, "button[value=confirmed]").click()
-    # The review button posts a form and the page reloads: a row read mid-reload goes stale.
-    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: "confirmed" in d.find_element(By.CSS_SELECTOR, "#refusals tbody tr").text
+    # The review button posts a form and the page reloads: first the old row must be gone
+    # (the click returns before the POST), then the new page's review tag says "confirmed"
+    # (the old row's text holds a "Confirm" button, so a looser match could pass on it).
+    WebDriverWait(browser, 30).until(EC.staleness_of(row))
+    review = (By.CSS_SELECTOR, '#refusals tbody tr td[data-label="Review"] .tag')
+    WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(*review).text == "confirmed"
     )

@@ -36,6 +36,15 @@ def generate(browser, base_url: str, prompt: str, **fields: str) -> None:
     )
 
 
+def wait_for_the_studio(browser, card) -> None:
+    """After a click on a card's "Reuse" link: the history page is gone, the studio's form is in.
+
+    The Generate button ends the form, so once it is there every field has been parsed.
+    """
+    WebDriverWait(browser, 30).until(EC.staleness_of(card))
+    WebDriverWait(browser, 30).until(EC.presence_of_element_located((By.ID, "generate")))
+
+
 def value(browser, element_id: str) -> str:
     return browser.find_element(By.ID, element_id).get_attribute("value")
 
@@ -56,7 +65,12 @@ def test_history_pages_and_reuse_fills_the_form(live_server, browser):
     assert abs(picture.size["width"] - picture.size["height"]) <= 1  # its own (square) aspect
 
     browser.find_element(By.CSS_SELECTOR, "a[rel=next]").click()
-    WebDriverWait(browser, 10).until(EC.url_contains("page=2"))
+    # The click returns before the navigation: wait until page 1 is gone and page 2 is shown.
+    WebDriverWait(browser, 30).until(EC.staleness_of(grid[0]))
+    WebDriverWait(browser, 30).until(
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".pagination"), "Page 2 of 2")
+    )
+    assert "page=2" in browser.current_url
     older = browser.find_elements(By.CSS_SELECTOR, ".history-grid .image-card")
     assert len(older) == 32 - HISTORY_PER_PAGE
     prompts = {card.find_element(By.CSS_SELECTOR, ".prompt-text").text for card in older}
@@ -67,7 +81,7 @@ def test_history_pages_and_reuse_fills_the_form(live_server, browser):
     assert ninth.find_element(By.CSS_SELECTOR, ".image-meta code").text == "108"
 
     ninth.find_element(By.LINK_TEXT, "Reuse these settings").click()
-    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "prompt-form")))
+    wait_for_the_studio(browser, ninth)
     assert value(browser, "prompt") == CIRCLES
     assert (value(browser, "seed"), value(browser, "steps"), value(browser, "n")) == (
         "108",
@@ -79,7 +93,7 @@ def test_history_pages_and_reuse_fills_the_form(live_server, browser):
     browser.get(live_server.url + "/history")
     newest = browser.find_element(By.CSS_SELECTOR, ".history-grid .image-card")
     newest.find_element(By.LINK_TEXT, "Reuse these settings").click()
-    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "prompt-form")))
+    wait_for_the_studio(browser, newest)
     assert value(browser, "prompt") == TRIANGLE
     assert value(browser, "seed") == "7" and value(browser, "steps") == "3"
     assert value(browser, "sampler") == "euler"

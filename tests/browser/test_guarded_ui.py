@@ -7,7 +7,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import ADMIN
+from tests.browser.conftest import submit_admin_login
 from tests.browser.test_ui import submit_prompt
 
 pytestmark = pytest.mark.browser
@@ -41,18 +41,17 @@ def test_the_admin_log_shows_the_guarded_entry_and_its_job(guarding_server, brow
         EC.visibility_of_element_located((By.CSS_SELECTOR, "#status .notice-guarded"))
     )
     browser.get(guarding_server.url + "/admin/login")
-    browser.find_element(By.ID, "username").send_keys(ADMIN[0])
-    browser.find_element(By.ID, "password").send_keys(ADMIN[1])
-    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    submit_admin_login(browser)
     browser.get(guarding_server.url + "/admin/moderation?outcome=guarded")
     table = WebDriverWait(browser, 10).until(EC.visibility_of_element_located((By.ID, "refusals")))
     row = table.find_element(By.CSS_SELECTOR, "tbody tr")
     assert "guarded" in row.text and "a borderline beach scene" in row.text
     assert row.find_element(By.CSS_SELECTOR, "button[value=should_refuse]").is_displayed()
     row.find_element(By.LINK_TEXT, "job").click()
-    image = WebDriverWait(browser, 10).until(
+    image = WebDriverWait(browser, 30).until(
         EC.visibility_of_element_located((By.CSS_SELECTOR, ".image-grid img"))
     )
     loaded = "return arguments[0].complete && arguments[0].naturalWidth > 0"
-    assert browser.execute_script(loaded, image)
+    # Shown is not yet loaded: wait for the picture itself (it fails if it never loads).
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script(loaded, image))
     assert "Generated with safeguards." in browser.find_element(By.CSS_SELECTOR, "main").text
