@@ -89,14 +89,13 @@ class Server:
             try:
                 return self._start_once()
             except RuntimeError:
-                log = self.instance / f"server-{self.port}.log"
-                if attempt == 2 or "Address already in use" not in log.read_text():
+                if attempt == 2 or "Address already in use" not in self.log_path().read_text():
                     raise
 
     def _start_once(self) -> None:
         """One start on a fresh port."""
         self.port = free_port()
-        log = open(self.instance / f"server-{self.port}.log", "w")  # noqa: SIM115
+        log = open(self.log_path(), "w")  # noqa: SIM115
         env = server_env(self.instance, HOST="127.0.0.1", PORT=str(self.port), **self.env)
         self.proc = subprocess.Popen(
             [
@@ -131,9 +130,13 @@ class Server:
         self.kill()
         raise RuntimeError(f"server not ready in {READY_TIMEOUT_S}s: {self.log_tail()}")
 
+    def log_path(self) -> Path:
+        """This start's log (a retry on another port, or a restart, writes a new one)."""
+        return self.instance / f"server-{self.port}.log"
+
     def log_tail(self) -> str:
-        logs = sorted(self.instance.glob("server-*.log"))
-        return logs[-1].read_text()[-3000:] if logs else ""
+        log = self.log_path()
+        return log.read_text()[-3000:] if log.exists() else ""
 
     def stop(self) -> None:
         """Graceful stop, then a hard one if it lingers."""

@@ -21,7 +21,7 @@ def test_gunicorn_and_the_app_write_json_lines_with_request_ids(tmp_path):
     assert ok.headers["X-Request-ID"] == "e2e-json-1"
     fresh = odd.headers["X-Request-ID"]
     assert odd.status_code == 404 and fresh != "two words"
-    log = next(tmp_path.glob("server-*.log")).read_text()  # written to the end: it stopped
+    log = srv.log_path().read_text()  # written to the end: it stopped
     records = [json.loads(line) for line in log.splitlines() if line.strip()]
     loggers = {r["logger"] for r in records}
     assert {"gunicorn.error", "safecanvas.request"} <= loggers

@@ -14,7 +14,10 @@ from tests.e2e.conftest import flask_cli, running_server
 from tests.e2e.nginx import nginx_binary, running_proxy
 
 THREADS = 4  # few request threads, so a handful of slow clients would take them all
-PROBE_TIMEOUT_S = 2.0
+# A stalled server never answers, so the probe that must fail waits only this long; a probe
+# that must pass gets far longer, as a loaded machine can take seconds over any request.
+STALLED_PROBE_S = 2.0
+PROBE_TIMEOUT_S = 20.0
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +51,11 @@ def slow_clients(port: int, headers: int, bodies: int) -> Iterator[None]:
         yield
 
 
-def healthz_answers(url: str, tries: int = 3) -> bool:
-    """Whether /healthz answers 200 within PROBE_TIMEOUT_S, every time."""
+def healthz_answers(url: str, tries: int = 3, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether /healthz answers 200 within ``timeout`` seconds, every time."""
     for _ in range(tries):
         try:
-            response = requests.get(url, timeout=PROBE_TIMEOUT_S)
+            response = requests.get(url, timeout=timeout)
         except requests.RequestException:
             return False
         if response.status_code != 200:
@@ -63,7 +66,7 @@ def healthz_answers(url: str, tries: int = 3) -> bool:
 def test_without_a_proxy_slow_clients_take_every_gunicorn_thread(app_server):
     # Why production needs the proxy: gunicorn reads headers and bodies on its threads.
     with slow_clients(app_server.port, headers=THREADS, bodies=THREADS):
-        assert not healthz_answers(app_server.url("/healthz"), tries=1)
+        assert not healthz_answers(app_server.url("/healthz"), tries=1, timeout=STALLED_PROBE_S)
     assert healthz_answers(app_server.url("/healthz"))  # they are gone: threads are free
 
 
@@ -78,21 +81,21 @@ def test_behind_the_proxy_slow_clients_do_not_stall_the_app(app_server, tmp_path
 def test_the_proxy_refuses_bodies_over_one_mib(app_server, tmp_path):
     with running_proxy(tmp_path, "http", app_server.port) as ports:
         body = b"{" + b" " * (1024 * 1024 + 10) + b"}"
-        response = requests.post(f"http://127.0.0.1:{ports[80]}/api/v1/jobs", data=body, timeout=10)
+        response = requests.post(f"http://127.0.0.1:{ports[80]}/api/v1/jobs", data=body, timeout=30)
     assert response.status_code == 413
 
 
 def test_the_https_site_redirects_plain_http_and_serves_tls(app_server, tmp_path):
     with running_proxy(tmp_path, "https", app_server.port) as ports:
         plain = requests.get(
-            f"http://127.0.0.1:{ports[80]}/healthz", allow_redirects=False, timeout=5
+            f"http://127.0.0.1:{ports[80]}/healthz", allow_redirects=False, timeout=30
         )
-        secure = requests.get(f"https://127.0.0.1:{ports[443]}/healthz", verify=False, timeout=5)
+        secure = requests.get(f"https://127.0.0.1:{ports[443]}/healthz", verify=False, timeout=30)
     assert plain.status_code == 301 and plain.headers["Location"].startswith("https://")
     assert secure.status_code == 200 and secure.json() == {"status": "ok"}
 
 
 def test_gunicorn_bounds_the_request_headers(app_server):
     headers = {f"X-Field-{i}": "x" for i in range(60)}
-    response = requests.get(app_server.url("/healthz"), headers=headers, timeout=5)
+    response = requests.get(app_server.url("/healthz"), headers=headers, timeout=30)
     assert response.status_code == 431  # Request Header Fields Too Large

@@ -107,7 +107,7 @@ def test_gunicorn_workers_are_summed_in_one_scrape(tmp_path):
         while True:  # up: /readyz answers (another endpoint, so it is not counted below)
             assert time.monotonic() < deadline, "gunicorn did not start"
             try:
-                requests.get(f"{url}/readyz", timeout=5)
+                requests.get(f"{url}/readyz", timeout=60)
                 break
             except requests.RequestException:  # refused, or a worker still booting
                 time.sleep(0.3)
@@ -117,7 +117,7 @@ def test_gunicorn_workers_are_summed_in_one_scrape(tmp_path):
             assert time.monotonic() < deadline, _healthz_by_pid(folder)
             requests.get(f"{url}/healthz", headers={"Connection": "close"}, timeout=60)
             sent += 1
-        text = requests.get(f"{url}/metrics", timeout=5).text
+        text = requests.get(f"{url}/metrics", timeout=60).text
         scraped = sum(
             float(line.rsplit(" ", 1)[1])
             for line in text.splitlines()
