@@ -44,7 +44,8 @@ def test_compatible_items_run_as_one_batch_up_to_the_maximum():
 
 
 def test_a_lone_item_starts_at_once_and_a_burst_waits_for_late_arrivals():
-    queue = InProcessQueue(max_size=10, batch_max=4, batch_wait_s=0.3)
+    # A window far longer than the sleeps below: a loaded machine may oversleep them.
+    queue = InProcessQueue(max_size=10, batch_max=4, batch_wait_s=1.0)
     batches, done = [], threading.Event()
 
     def runner(batch):
@@ -63,11 +64,12 @@ def test_a_lone_item_starts_at_once_and_a_burst_waits_for_late_arrivals():
     assert done.wait(5)
     queue.stop()
     assert [n for n, _ in batches] == [1, 2]
-    assert batches[0][1] - put_at < 0.1  # the first did not wait out the window
+    assert batches[0][1] - put_at < 0.5  # the first did not wait out the window
 
 
 def test_clients_of_a_shared_batch_are_batched_again():
-    queue = InProcessQueue(max_size=10, batch_max=4, batch_wait_s=0.3)
+    # A window far longer than the sleeps below: a loaded machine may oversleep them.
+    queue = InProcessQueue(max_size=10, batch_max=4, batch_wait_s=1.0)
     batches, first_done = [], threading.Event()
 
     def runner(batch):
@@ -191,10 +193,10 @@ def test_a_running_job_cancelled_by_another_process_stops_at_its_next_step(
     fake_app, client, api_key, fake_generator
 ):
     key, gen = api_key, fake_generator
-    gen.step_s = 0.05
+    gen.step_s = 0.2
     slow = client.post(
-        "/api/v1/jobs", json={"prompt": "x", "steps": 40}, headers=bearer(key)
-    ).get_json()["id"]  # 2 s if nobody stops it
+        "/api/v1/jobs", json={"prompt": "x", "steps": 50}, headers=bearer(key)
+    ).get_json()["id"]  # 10 s if nobody stops it: far above the bound below, on any machine
     assert gen.started.wait(5)
     cancelled_at = time.monotonic()
     # What a cancel on a sibling web process writes: its queue never held this job.
@@ -203,5 +205,5 @@ def test_a_running_job_cancelled_by_another_process_stops_at_its_next_step(
         "/api/v1/jobs", json={"prompt": "x", "steps": 1}, headers=bearer(key)
     ).get_json()["id"]
     assert wait_final(client, quick, key)["status"] == "succeeded"
-    assert time.monotonic() - cancelled_at < 1.2  # the GPU was freed, not held for 2 s
+    assert time.monotonic() - cancelled_at < 5  # the GPU was freed, not held for 10 s
     assert wait_final(client, slow, key)["status"] == "cancelled"
