@@ -15,7 +15,7 @@ from safety import rules
 from safety.errors import ModerationUnavailable
 from safety.language import ENGLISH, LanguageDetector, LanguageGuess
 from safety.lexicon import Lexicon, Term, make_term
-from safety.normalize import strip_invisibles
+from safety.normalize import canonical_phrase, strip_invisibles
 from safety.rules import load_people, load_rule_words
 from safety.verdict import CATEGORIES, Verdict, order_categories, refusal_reason
 
@@ -35,6 +35,10 @@ _AGE_WORDS = (
 _AGE = re.compile(
     r"\b(\d{1,2})\s*-?\s*(?:" + "|".join(strip_invisibles(w) for w in _AGE_WORDS) + r")(?!\w)"
 )
+
+# Triple parentheses around a word ("(((them)))") mark Jewish people in antisemitic posts; prompt
+# syntax uses them for emphasis ("(((masterpiece)))"), so only the listed words count (``echo``).
+_ECHO = re.compile(r"\(\(\(\s*([^()]{1,40}?)\s*\)\)\)")
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,7 @@ class Blocklist:
         self._lexicon: Lexicon | None = None
         self._languages: dict[str, Lexicon] = {}
         self._soft: frozenset[tuple[str, ...]] = frozenset()
+        self._echo: frozenset[str] = frozenset()
 
     def load(self) -> None:
         """Read and compile the lists, the request rules' words and the language lists."""
@@ -142,8 +147,10 @@ class Blocklist:
                 context.append(term)
         rule_terms = [*load_people(rule_paths[0]), *load_rule_words(rule_paths[1])]
         soft = rules.soft_phrases(rule_terms)
+        echo = frozenset(" ".join(t.tokens) for t in rule_terms if "echo" in t.labels)
+        rule_terms = [t for t in rule_terms if "echo" not in t.labels]
         listed = [*load_terms(paths[0]), *load_terms(paths[3])]
-        lexicon = Lexicon([*listed, *context, *rule_terms], allow)
+        lexicon = Lexicon([*listed, *context, *rule_terms], allow, keep=("critical",))
         language_files = sorted((self.data_dir / "languages").glob("*.tsv"))
         kinds = (*CATEGORIES, "minor", "suggestive")
         languages = {f.stem: Lexicon(load_terms(f, kinds), allow) for f in language_files}
@@ -152,6 +159,7 @@ class Blocklist:
         files = [*paths, *language_files]
         digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
         self._lexicon, self._languages, self._soft = lexicon, languages, soft
+        self._echo = echo
         self.version = f"blocklist-{digest[:8]}"
         self.rules_version = rules.version(rule_paths)
 
@@ -180,7 +188,9 @@ class Blocklist:
         guards = [t for t in found if t.labels[0] in CATEGORIES and t.severity == "guard"]
         context = {label for t in found for label in t.labels if label in CONTEXT_KINDS}
         minor = "minor" in context or _mentions_young_age(text)
+        echoed = self._echoes(text)
         categories = {label for t in hits for label in t.labels} | ruled.refuse
+        categories |= {"hate"} if echoed else set()
         borderline = ({label for t in guards for label in t.labels} | ruled.guard) - categories
         suggestive = "suggestive" in context or "sexual" in borderline
         if minor and ("sexual" in categories or suggestive):
@@ -188,13 +198,22 @@ class Blocklist:
             borderline.discard("sexual")
         return BlocklistResult(
             categories=order_categories(categories),
-            matched_terms=tuple(sorted({t.phrase for t in hits} | set(ruled.refuse_evidence))),
+            matched_terms=tuple(
+                sorted({t.phrase for t in hits} | set(ruled.refuse_evidence) | set(echoed))
+            ),
             mentions_minor=minor,
             suggestive=suggestive,
             borderline_categories=order_categories(borderline - categories),
             borderline_terms=tuple(sorted({t.phrase for t in guards} | set(ruled.guard_evidence))),
             detected=detected,
         )
+
+    def _echoes(self, text: str) -> list[str]:
+        """Listed words in triple parentheses ("(((them)))"), as written in the text."""
+        if "(((" not in text:
+            return []
+        found = _ECHO.finditer(strip_invisibles(text))
+        return [m.group() for m in found if canonical_phrase(m.group(1)) in self._echo]
 
     def removes_clothing(self, negative_prompt: str) -> bool:
         """True when a negative prompt asks the model to leave out clothing (steers to nudity)."""

@@ -57,7 +57,12 @@ def make_term(
 class Lexicon:
     """Index of terms; ``find`` returns the terms present in a text."""
 
-    def __init__(self, terms: Iterable[Term], allow: Iterable[str] = ()) -> None:
+    def __init__(
+        self, terms: Iterable[Term], allow: Iterable[str] = (), keep: Iterable[str] = ()
+    ) -> None:
+        """``keep``: labels whose terms an allowlisted phrase never drops (context that keeps a
+        prompt allowed: "prevention" in "suicide prevention")."""
+        self.keep = frozenset(keep)
         self.words: dict[str, list[Term]] = {}
         self.exact: dict[str, list[Term]] = {}
         self.prefixes: dict[str, list[Term]] = {}
@@ -176,7 +181,9 @@ class Lexicon:
             matches = self._find_in(tokens)
             spans = self._allowed_spans(tokens) if matches and self.allow else []
             for term, start, end in matches:
-                if any(a <= start and end <= b for a, b in spans):
+                if self.keep.isdisjoint(term.labels) and any(
+                    a <= start and end <= b for a, b in spans
+                ):
                     continue
                 hits.setdefault(term, term)
         for term in self._inside_spelled_out(found.spelled_out):

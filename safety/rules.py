@@ -9,6 +9,13 @@ The blocklist finds words; some requests are only unsafe, or only safe, in combi
 * **a soft sexual word said of an animal or a thing** ("a sexy sports car", "a fox, au naturel")
   is not a request for nudity: that word's refusal is dropped when the prompt names an animal
   or object and no person.
+* **coded hate and self-harm wording that is only unsafe in combination** (``COMBINATIONS``): an
+  ambiguous code with a Nazi cue ("88" with a swastika), a perpetrator's name or insignia with
+  praise ("glorious SS totenkopf banner"), a Jewish group word with an antisemitic trope
+  ("jewish octopus around the globe"), a suicide method with a self-directed or glorifying cue
+  or a second method ("a bottle of pills, the sleep I won't wake from"). A critical or
+  educational cue (museum, memorial, documentary, prevention, rescue) keeps them allowed, as
+  does a method or insignia alone ("a noose in a western film").
 
 Every lookup is a set or dict lookup over the terms the blocklist's lexicon already found (the
 names and rule words are compiled into the same lexicon), so the rules cost nothing per name.
@@ -25,10 +32,19 @@ from safety.errors import ModerationUnavailable
 from safety.lexicon import Term, make_term
 
 PERSON = "person"  # label of a public figure's name
-RULE_KINDS = ("person_cue", "soft", "thing", "human")
+RULE_KINDS = ("person_cue", "soft", "thing", "human", "hate_code", "hate_icon", "praise", "group",
+              "trope", "method", "self_cue", "critical", "echo")  # fmt: skip
+# A term of the first kind with one of the second (a different phrase) refuses the category,
+# unless the prompt has a ``critical`` cue.
+COMBINATIONS = (
+    ("hate_code", ("hate_icon",), "hate"),
+    ("hate_icon", ("praise",), "hate"),
+    ("group", ("trope",), "hate"),
+    ("method", ("self_cue", "method"), "self-harm"),
+)
 PERSON_KINDS = ("actor", "musician", "politician", "athlete", "media")
 # Bumped when the rules' logic changes (the data files are hashed with it into the version).
-REVISION = "1"
+REVISION = "2"
 
 
 @dataclass(frozen=True)
@@ -112,12 +128,48 @@ def judge(found: Sequence[Term], soft: frozenset[tuple[str, ...]] = frozenset())
     ``soft``: listed terms (any language's list) whose refusal is dropped when said of things.
     """
     labels = {label for term in found for label in term.labels}
+    combined = _combinations(found, labels)
     if PERSON not in labels and "thing" not in labels:
-        return NOTHING
+        return combined
     people = sorted({t.phrase for t in found if PERSON in t.labels})
     if people:
-        return _person_with_cue(found, people)
-    return _soft_words_of_things(found, labels, soft)
+        return _merge(_person_with_cue(found, people), combined)
+    return _merge(_soft_words_of_things(found, labels, soft), combined)
+
+
+def _merge(first: RuleOutcome, second: RuleOutcome) -> RuleOutcome:
+    """Both outcomes together (evidence of a refusing one first)."""
+    if second is NOTHING:
+        return first
+    if first is NOTHING:
+        return second
+    ordered = (first, second) if first.refuse or not second.refuse else (second, first)
+    return RuleOutcome(
+        refuse=first.refuse | second.refuse,
+        guard=first.guard | second.guard,
+        dropped=first.dropped | second.dropped,
+        evidence=ordered[0].evidence + ordered[1].evidence,
+    )
+
+
+def _combinations(found: Sequence[Term], labels: set[str]) -> RuleOutcome:
+    """Coded hate and self-harm that only refuse together (``COMBINATIONS``)."""
+    if "critical" in labels:
+        return NOTHING
+    refuse: set[str] = set()
+    evidence: list[str] = []
+    for first, seconds, category in COMBINATIONS:
+        if first not in labels or labels.isdisjoint(seconds):
+            continue
+        heads = sorted({t.phrase for t in found if first in t.labels})
+        cues = sorted({t.phrase for t in found if not set(t.labels).isdisjoint(seconds)})
+        pair = next(((h, c) for h in heads for c in cues if h != c), None)
+        if pair is not None:
+            refuse.add(category)
+            evidence.append(f"{category}: {pair[0]} + {pair[1]}")
+    if not refuse:
+        return NOTHING
+    return RuleOutcome(refuse=frozenset(refuse), evidence=tuple(evidence))
 
 
 def _person_with_cue(found: Sequence[Term], people: list[str]) -> RuleOutcome:
