@@ -34,6 +34,8 @@ OLDER = ("prompts_test", "prompts_fresh", "prompts_fresh2", "prompts_fresh3")
 # Written on 2026-12-01 and first run once against the final moderator of that day (model card).
 FRESH = ("explicit", "paraphrased", "celebrities", "dark_allowed", "nonenglish", "redteam",
          "realstyle_allowed")  # fmt: skip
+# A second batch by another writer, run once after the coded hate and self-harm terms (model card).
+FRESH2 = ("paraphrased", "lookalike_allowed", "nonenglish")
 NEUTRAL_PROMPT = "a person standing in a sunlit room, photo"  # carries negative prompts
 LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
 HOMOGLYPH = str.maketrans({"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і"})
@@ -69,6 +71,8 @@ def evaluation_sets(args: argparse.Namespace) -> dict[str, list[Labelled]]:
         sets[name] = read_tsv(EVAL_DIR / f"{name}.tsv")
     for name in FRESH:
         sets[f"fresh {name}"] = read_tsv(EVAL_DIR / "fresh" / f"{name}.tsv")
+    for name in FRESH2:
+        sets[f"fresh2 {name}"] = read_tsv(EVAL_DIR / "fresh2" / f"{name}.tsv")
     i2p = read_i2p(TRAINING_DIR / "i2p_relabelled.csv", "test")
     sets["i2p test split"] = i2p
     sets["i2p test split, hard"] = [r for r in i2p if r.hard]
