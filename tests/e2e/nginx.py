@@ -50,7 +50,10 @@ def write_config(folder: Path, site: str, app_port: int, ports: dict[int, int]) 
         text, count = re.subn(rf"listen {inside}\b", f"listen 127.0.0.1:{outside}", text)
         assert count, f"the {site} site no longer listens on {inside}"
     (folder / "site.conf").write_text(text)
-    shutil.copy(SITES / "proxy.conf", folder / "proxy.conf")
+    proxy = (SITES / "proxy.conf").read_text()
+    proxy = _replace(proxy, "/var/log/nginx/access.log", str(folder / "access.log"))
+    (folder / "proxy.conf").write_text(proxy)
+    shutil.copy(SITES / "logging.conf", folder / "logging.conf")
     temp = " ".join(
         f"{kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi")
     )

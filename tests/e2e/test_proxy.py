@@ -85,6 +85,21 @@ def test_the_proxy_refuses_bodies_over_one_mib(app_server, tmp_path):
     assert response.status_code == 413
 
 
+def test_the_access_log_keeps_no_signed_image_token(app_server, tmp_path):
+    token = "eyJpZCI6ImFiYyJ9.ZzZzZw.c2lnbmF0dXJlLXRoYXQtb3BlbnMtdGhlLWltYWdl"
+    with running_proxy(tmp_path, "http", app_server.port) as ports:
+        base = f"http://127.0.0.1:{ports[80]}"
+        refused = requests.get(f"{base}/api/v1/images/signed/{token}.png", timeout=30)
+        assert requests.get(f"{base}/healthz?probe=1", timeout=30).status_code == 200
+    assert refused.status_code == 403  # reached the app, which checked the (made-up) token
+    lines = (tmp_path / "access.log").read_text().splitlines()  # complete once nginx stopped
+    assert token not in "\n".join(lines)
+    signed = [line for line in lines if "/api/v1/images/signed/" in line]
+    assert len(signed) == 1 and '"GET /api/v1/images/signed/<token>.png HTTP/1.1" 403' in signed[0]
+    assert "rid=" + refused.headers["X-Request-ID"] in signed[0]  # ties it to the app's line
+    assert any('"GET /healthz?probe=1 HTTP/1.1" 200' in line for line in lines)
+
+
 def test_the_https_site_redirects_plain_http_and_serves_tls(app_server, tmp_path):
     with running_proxy(tmp_path, "https", app_server.port) as ports:
         plain = requests.get(

@@ -121,3 +121,15 @@ def test_text_log_lines_show_the_request_id(stderr, client, api_key):
     assert any(f"[{RID}]: POST /api/v1/images 200" in line for line in lines)
     assert any(" [-]: " not in line and "GET /healthz 200" in line for line in lines)
     assert not any(line.startswith("{") for line in lines)
+
+
+def test_a_signed_image_url_is_logged_without_its_token(stderr, client, api_key):
+    body = {"prompt": "a square", "response_format": "url"}
+    answer = client.post("/v1/images/generations", json=body, headers=bearer(api_key))
+    url = answer.get_json()["data"][0]["url"]
+    token = url.rsplit("/", 1)[1].removesuffix(".png")
+    assert client.get(url).status_code == 200
+    assert client.get(url.replace(token, "x" + token[1:])).status_code == 403
+    logged = stderr.getvalue()
+    assert token not in logged and token[1:] not in logged  # the URL would open the image
+    assert logged.count("GET /api/v1/images/signed/<token>.png ") == 2
