@@ -25,6 +25,9 @@ RULE_FILES = ("public_figures.tsv", "rule_words.tsv")  # read by safety/rules.py
 MODES = ("", "exact", "substring", "prefix")
 SEVERITIES = ("refuse", "guard")
 CONTEXT_KINDS = ("minor", "suggestive", "clothing")
+# Rule words an allowlisted phrase never drops: a critical cue still keeps a combination allowed,
+# and a person cue inside a trap still counts with a name ("<actor> torse nu" is guarded).
+KEEP = ("critical", "person_cue")
 _DIGIT = re.compile(r"\d")
 # "12 year old", "15yo", and the same in the listed languages ("14 Jahre alt", "14-jährige",
 # "13 ans", "14 años", "13 anni", "14 anos", "14 lat", "14 лет", "14 yaşında").
@@ -150,7 +153,7 @@ class Blocklist:
         echo = frozenset(" ".join(t.tokens) for t in rule_terms if "echo" in t.labels)
         rule_terms = [t for t in rule_terms if "echo" not in t.labels]
         listed = [*load_terms(paths[0]), *load_terms(paths[3])]
-        lexicon = Lexicon([*listed, *context, *rule_terms], allow, keep=("critical",))
+        lexicon = Lexicon([*listed, *context, *rule_terms], allow, keep=KEEP)
         language_files = sorted((self.data_dir / "languages").glob("*.tsv"))
         kinds = (*CATEGORIES, "minor", "suggestive")
         languages = {f.stem: Lexicon(load_terms(f, kinds), allow) for f in language_files}
