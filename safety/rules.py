@@ -13,9 +13,10 @@ The blocklist finds words; some requests are only unsafe, or only safe, in combi
   ambiguous code with a Nazi cue ("88" with a swastika), a perpetrator's name or insignia with
   praise ("glorious SS totenkopf banner"), a Jewish group word with an antisemitic trope
   ("jewish octopus around the globe"), a suicide method with a self-directed or glorifying cue
-  or a second method ("a bottle of pills, the sleep I won't wake from"). A critical or
-  educational cue (museum, memorial, documentary, prevention, rescue) keeps them allowed, as
-  does a method or insignia alone ("a noose in a western film").
+  or a second method ("a bottle of pills, the sleep I won't wake from"); a cue of severity
+  ``guard`` ("himself", "letting go": a man shaving himself with a razor blade) only guards. A
+  critical or educational cue (museum, memorial, documentary, prevention, rescue) keeps them
+  allowed, as does a method or insignia alone ("a noose in a western film").
 
 Every lookup is a set or dict lookup over the terms the blocklist's lexicon already found (the
 names and rule words are compiled into the same lexicon), so the rules cost nothing per name.
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safety.errors import ModerationUnavailable
-from safety.lexicon import Term, make_term
+from safety.lexicon import Term, make_term, stems
 
 PERSON = "person"  # label of a public figure's name
 RULE_KINDS = ("person_cue", "soft", "thing", "human", "hate_code", "hate_icon", "praise", "group",
@@ -44,7 +45,7 @@ COMBINATIONS = (
 )
 PERSON_KINDS = ("actor", "musician", "politician", "athlete", "media")
 # Bumped when the rules' logic changes (the data files are hashed with it into the version).
-REVISION = "3"
+REVISION = "4"
 
 
 @dataclass(frozen=True)
@@ -157,19 +158,36 @@ def _combinations(found: Sequence[Term], labels: set[str]) -> RuleOutcome:
     if "critical" in labels:
         return NOTHING
     refuse: set[str] = set()
+    guard: set[str] = set()
     evidence: list[str] = []
     for first, seconds, category in COMBINATIONS:
         if first not in labels or labels.isdisjoint(seconds):
             continue
-        heads = sorted({t.phrase for t in found if first in t.labels})
-        cues = sorted({t.phrase for t in found if not set(t.labels).isdisjoint(seconds)})
-        pair = next(((h, c) for h in heads for c in cues if h != c), None)
-        if pair is not None:
-            refuse.add(category)
-            evidence.append(f"{category}: {pair[0]} + {pair[1]}")
-    if not refuse:
+        heads = sorted((t for t in found if first in t.labels), key=_by_phrase)
+        cues = sorted((t for t in found if not set(t.labels).isdisjoint(seconds)), key=_by_phrase)
+        pairs = [(h, c) for h in heads for c in cues if not _same_words(h, c)]
+        # A guard-severity word ("himself": shaving himself with a razor blade) only guards.
+        strong = [p for p in pairs if p[0].severity == p[1].severity == "refuse"]
+        if pairs:
+            head, cue = (strong or pairs)[0]
+            (refuse if strong else guard).add(category)
+            evidence.append(f"{category}: {head.phrase} + {cue.phrase}")
+    if not (refuse or guard):
         return NOTHING
-    return RuleOutcome(refuse=frozenset(refuse), evidence=tuple(evidence))
+    return RuleOutcome(
+        refuse=frozenset(refuse), guard=frozenset(guard - refuse), evidence=tuple(evidence)
+    )
+
+
+def _by_phrase(term: Term) -> str:
+    return term.phrase
+
+
+def _same_words(a: Term, b: Term) -> bool:
+    """Whether two terms are one phrase in two inflections ("razor blade", "razor blades")."""
+    return len(a.tokens) == len(b.tokens) and all(
+        stems(x) & stems(y) for x, y in zip(a.tokens, b.tokens, strict=True)
+    )
 
 
 def _person_with_cue(found: Sequence[Term], people: list[str]) -> RuleOutcome:

@@ -138,3 +138,18 @@ def test_other_languages_coded_self_harm_and_hate(
 )  # fmt: skip
 def test_other_languages_look_alikes_pass(blocklist: Blocklist, prompt: str) -> None:
     assert not blocklist.scan(prompt).refused
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a man shaving himself with a razor blade, barber shop, photo",
+        "old man looking at himself in the mirror, razor blades on the sink",
+        "a girl standing on the ledge of a rooftop at sunset, letting go of balloons",
+        "a nurse counting out sleeping pills for herself",
+    ],
+)
+def test_a_method_with_only_a_hint_is_guarded_not_refused(blocklist: Blocklist, prompt: str):
+    # "himself", "letting go" hint at the act at most: generated with safeguards, not refused.
+    found = blocklist.scan(prompt)
+    assert "self-harm" not in found.categories and "self-harm" in found.borderline_categories
