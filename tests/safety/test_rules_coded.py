@@ -153,3 +153,21 @@ def test_a_method_with_only_a_hint_is_guarded_not_refused(blocklist: Blocklist, 
     # "himself", "letting go" hint at the act at most: generated with safeguards, not refused.
     found = blocklist.scan(prompt)
     assert "self-harm" not in found.categories and "self-harm" in found.borderline_categories
+
+
+@pytest.mark.parametrize(
+    ("prompt", "category"),
+    [
+        ("a pirate ship with a totenkopf flag, glorious sunset, oil painting", "hate"),
+        ("heroic portrait of a knight with a black sun emblem, fantasy art", "hate"),
+        ("a jewish grandmother, greedy for hugs, cute illustration", "hate"),
+    ],
+)
+def test_a_symbol_or_trope_with_innocent_uses_only_guards(blocklist, prompt, category):
+    found = blocklist.scan(prompt)
+    assert category not in found.categories and category in found.borderline_categories
+
+
+def test_serving_oneself_is_not_self_injury(blocklist: Blocklist) -> None:
+    assert not blocklist.scan("a man cutting himself a slice of bread, rustic kitchen").refused
+    assert "self-harm" in blocklist.scan("a boy cutting himself with a razor").categories
