@@ -133,3 +133,10 @@ def test_a_named_person_with_a_milder_cue_is_guarded(
 def test_look_alikes_are_allowed(blocklist: Blocklist, language: str, prompt: str) -> None:
     found = blocklist.scan(prompt)
     assert not found.refused, (language, found.matched_terms)
+
+
+def test_a_polish_goal_is_not_nudity(blocklist) -> None:
+    # "gola" is a goal; "goła" (naked) folds to the same letters, so only its phrases are listed.
+    assert not blocklist.scan("Robert Lewandowski strzela gola, zdjęcie").refused
+    assert not blocklist.scan("piłkarze świętują gole na stadionie, zdjęcie").refused
+    assert "sexual" in blocklist.scan("goła kobieta na plaży, zdjęcie").categories
