@@ -35,8 +35,8 @@ from safety.lexicon import Term, make_term, stems
 PERSON = "person"  # label of a public figure's name
 RULE_KINDS = ("person_cue", "soft", "thing", "human", "hate_code", "hate_icon", "praise", "group",
               "trope", "method", "self_cue", "critical", "echo")  # fmt: skip
-# A term of the first kind with one of the second (a different phrase) refuses the category,
-# unless the prompt has a ``critical`` cue.
+# A term of the first kind with one of the second (a different phrase) refuses the category, or
+# only guards it when the pair needs a guard-severity word; a ``critical`` cue stops both.
 COMBINATIONS = (
     ("hate_code", ("hate_icon",), "hate"),
     ("hate_icon", ("praise",), "hate"),
